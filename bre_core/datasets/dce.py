@@ -1,0 +1,54 @@
+"""DCE (Drug Combination Extraction, allenai/drug-combo-extraction): one sentence per Document.
+
+Relations are n-ary drug combinations. NEG is merged into COMB, as the official evaluation and the study
+do. The corpus has official train and test sets only; validation is a seeded 20% of train.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bre_core.datasets.files import field, iter_jsonl, require_file
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
+from bre_core.errors import DataError
+from bre_core.schema import Document, Entity, Relation
+
+NAME = "dce"
+FOLDER = "dce"
+_FILES = {"train": f"{FOLDER}/final_train_set.jsonl", "test": f"{FOLDER}/final_test_set.jsonl"}
+CLASS_MAP = {"POS": "POS", "COMB": "COMB", "NEG": "COMB"}
+
+
+def files() -> list[str]:
+    return list(_FILES.values())
+
+
+def load_split(data_dir: Path, split: str, split_seed: int | None = DEFAULT_SPLIT_SEED) -> list[Document]:
+    source = "test" if split == "test" else "train"
+    path = require_file(data_dir / _FILES[source], NAME, data_dir)
+    rows = [(line, row) for line, row in iter_jsonl(path)]
+    if split != "test":
+        train, validation = split_train_validation(rows, DEFAULT_SPLIT_SEED if split_seed is None else split_seed)
+        rows = train if split == "train" else validation
+    return [document_from_row(row, split, path, line) for line, row in rows]
+
+
+def document_from_row(row: dict, split: str, path: Path | str = "<row>", line: int = 0) -> Document:
+    """One drug-combo-extraction record (local file or hub) -> Document."""
+    entities = []
+    for span in field(row, "spans", path, line, list):
+        entities.append(Entity(id=str(span["span_id"]), type="DRUG", names=(str(span["text"]),),
+                               spans=((int(span["start"]), int(span["end"])),)))
+    ids = {e.id for e in entities}
+    relations = []
+    for rel in field(row, "rels", path, line, list):
+        label = CLASS_MAP.get(rel.get("class"))
+        if label is None:
+            raise DataError(f"unknown relation class {rel.get('class')!r}; expected one of {', '.join(CLASS_MAP)}.",
+                            path=path, line=line)
+        args = tuple(str(s) for s in rel.get("spans", []))
+        if len(args) < 2 or any(a not in ids for a in args):
+            raise DataError(f"relation spans {list(args)} must name at least two spans of the sentence.", path=path, line=line)
+        relations.append(Relation(label=label, args=args))
+    return Document(id=str(field(row, "doc_id", path, line, str)), dataset=NAME, split=split,
+                    text=field(row, "sentence", path, line, str), entities=tuple(entities), relations=tuple(relations))

@@ -1,0 +1,53 @@
+"""DDI-2013 in the `bigbio/ddi_corpus` source layout (JSON lines) -> Documents.
+
+The corpus has official train and test sets only; validation is a seeded 20% of the train documents.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bre_core.datasets.files import field, iter_jsonl, require_file
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
+from bre_core.errors import DataError
+from bre_core.schema import Document, Entity, Relation
+
+NAME = "ddi"
+FOLDER = "ddi"
+_FILES = {"train": f"{FOLDER}/bigbio_source/train.jsonl", "test": f"{FOLDER}/bigbio_source/test.jsonl"}
+
+
+def files() -> list[str]:
+    return list(_FILES.values())
+
+
+def load_split(data_dir: Path, split: str, split_seed: int | None = DEFAULT_SPLIT_SEED) -> list[Document]:
+    source = "test" if split == "test" else "train"
+    path = require_file(data_dir / _FILES[source], NAME, data_dir)
+    rows = [(line, row) for line, row in iter_jsonl(path)]
+    if split != "test":
+        train, validation = split_train_validation(rows, DEFAULT_SPLIT_SEED if split_seed is None else split_seed)
+        rows = train if split == "train" else validation
+    return [document_from_row(row, split, path, line) for line, row in rows]
+
+
+def document_from_row(row: dict, split: str, path: Path | str = "<row>", line: int = 0) -> Document:
+    """One `ddi_corpus_source` record (local file or hub) -> Document."""
+    entities = []
+    for entity in field(row, "entities", path, line, list):
+        offsets = entity.get("offsets") or []
+        # The hub keeps only the first fragment of a discontinuous mention; accept both shapes.
+        if offsets and isinstance(offsets[0], (list, tuple)):
+            offsets = offsets[0]
+        span = (tuple(int(x) for x in offsets),) if len(offsets) == 2 else ()
+        entities.append(Entity(id=str(entity["id"]), type=str(entity["type"]), names=(str(entity["text"]),), spans=span))
+    ids = {e.id for e in entities}
+    relations = []
+    for relation in field(row, "relations", path, line, list):
+        args = (str(relation["head"]["ref_id"]), str(relation["tail"]["ref_id"]))
+        missing = [a for a in args if a not in ids]
+        if missing:
+            raise DataError(f"relation {relation.get('id')} points at unknown entity {missing[0]}.", path=path, line=line)
+        relations.append(Relation(label=str(relation["type"]), args=args))
+    return Document(id=str(field(row, "document_id", path, line, str)), dataset=NAME, split=split,
+                    text=field(row, "text", path, line, str), entities=tuple(entities), relations=tuple(relations))

@@ -1,0 +1,23 @@
+"""The seeded train/validation split for corpora that ship without a validation set (DDI, DCE)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+DEFAULT_SPLIT_SEED = 42
+VALIDATION_FRACTION = 0.2
+
+
+def split_train_validation(items: Sequence[T], seed: int = DEFAULT_SPLIT_SEED,
+                           fraction: float = VALIDATION_FRACTION) -> tuple[list[T], list[T]]:
+    """A seeded `fraction` of `items` (rounded) as validation, the rest as train; both keep file order."""
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    validation = set(order[: round(len(items) * fraction)])
+    train = [item for i, item in enumerate(items) if i not in validation]
+    held_out = [item for i, item in enumerate(items) if i in validation]
+    return train, held_out

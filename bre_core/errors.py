@@ -1,0 +1,47 @@
+"""Errors a user can act on: each message says what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+
+class BreError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class UnknownNameError(BreError, KeyError):
+    """A name (dataset, split, model, setting) that is not one of the known ones."""
+
+    def __init__(self, kind: str, name: str, available: list[str] | tuple[str, ...]):
+        self.kind, self.name, self.available = kind, name, tuple(available)
+        guess = difflib.get_close_matches(str(name), [str(a) for a in available], n=1)
+        hint = f" Did you mean '{guess[0]}'?" if guess else ""
+        super().__init__(f"Unknown {kind} '{name}'.{hint} Available: {', '.join(available)}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the whole message
+        return self.args[0]
+
+
+class DataError(BreError):
+    """A corpus file that is missing or cannot be read."""
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None,
+                 hint: str | None = None):
+        self.path, self.line = path, line
+        where = ""
+        if path is not None:
+            where = f"{path}" + (f", line {line}" if line is not None else "") + ": "
+        super().__init__(where + message + (f"\n{hint}" if hint else ""))
+
+
+class DownloadError(BreError):
+    """A download that failed or produced files that do not match their recorded checksums."""
+
+
+class HubUnavailableError(BreError):
+    """The Hugging Face hub cannot be reached (offline machine or HF_HUB_OFFLINE=1)."""
+
+
+class PredictionFileError(BreError):
+    """A predictions file with a malformed line or an id that is not in the split."""
