@@ -90,7 +90,7 @@ def _document(block: list[tuple[int, str]], path: Path, split: str) -> Document:
     entities = tuple(Entity(id=cid, type=c.type, names=tuple(c.names), spans=tuple(c.spans))
                      for cid, c in concepts.items())
     return Document(id=pmid, dataset=NAME, split=split, text=f"{title} {abstract}", entities=entities,
-                    relations=tuple(dict.fromkeys(relations)))
+                    relations=tuple(relations))
 
 
 def _header(block, path):

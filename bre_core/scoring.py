@@ -1,0 +1,159 @@
+"""Micro/macro/per-class P/R/F1 under each dataset's matching rule, paired significance tests, format ceiling."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from bre_core.schema import Document, ParseResult
+from bre_core.tasks import Task
+
+
+@dataclass(frozen=True)
+class PRF:
+    precision: float
+    recall: float
+    f1: float
+    tp: int
+    fp: int
+    fn: int
+
+    @classmethod
+    def from_counts(cls, tp: int, fp: int, fn: int) -> "PRF":
+        # Zero denominators give 0, as in the study's metrics code.
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        return cls(precision, recall, f1, tp, fp, fn)
+
+
+@dataclass(frozen=True)
+class Score:
+    micro: PRF
+    macro_f1: float
+    per_class: dict[str, PRF]
+    parse_failures: int  # unreadable pieces + relations with an unknown label word
+    unreadable: int
+    unknown_labels: int
+    documents: int
+    missing: int = 0  # documents without a prediction, scored as empty output
+    # (tp, fp, fn) per document, in document order: what the paired tests resample.
+    per_document: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64), repr=False,
+                                     compare=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "micro": asdict(self.micro),
+            "macro_f1": self.macro_f1,
+            "per_class": {label: asdict(prf) for label, prf in self.per_class.items()},
+            "parse_failures": self.parse_failures,
+            "unreadable": self.unreadable,
+            "unknown_labels": self.unknown_labels,
+            "documents": self.documents,
+            "missing": self.missing,
+        }
+
+
+def match(task: Task, document: Document, parse: ParseResult) -> tuple[set, set]:
+    """(gold keys, predicted keys) of one document under the task's matching rule."""
+    return task.gold_keys(document), task.prediction_keys(document, parse.relations)
+
+
+def score(task: Task, documents: Sequence[Document], parses: Mapping[str, ParseResult]) -> Score:
+    """Score parsed generations against the distinct gold relations of `documents`.
+
+    A document absent from `parses` counts as an empty output (all its gold relations are missed).
+    Per-class false positives count only predictions whose label is one of the task's classes;
+    micro counts every prediction, so unknown label words are false positives there.
+    """
+    per_class = {label: [0, 0, 0] for label in task.classes}
+    per_document = np.zeros((len(documents), 3), dtype=np.int64)
+    unreadable = unknown = missing = 0
+    empty = ParseResult()
+    for i, document in enumerate(documents):
+        parse = parses.get(document.id)
+        if parse is None:
+            missing += 1
+            parse = empty
+        unreadable += parse.unreadable
+        unknown += parse.unknown_labels
+        gold, predicted = match(task, document, parse)
+        per_document[i] = (len(gold & predicted), len(predicted - gold), len(gold - predicted))
+        for key in gold & predicted:
+            per_class[key[0]][0] += 1
+        for key in predicted - gold:
+            if key[0] in per_class:
+                per_class[key[0]][1] += 1
+        for key in gold - predicted:
+            per_class[key[0]][2] += 1
+    tp, fp, fn = (int(x) for x in per_document.sum(axis=0)) if len(documents) else (0, 0, 0)
+    classes = {label: PRF.from_counts(*counts) for label, counts in per_class.items()}
+    macro = sum(prf.f1 for prf in classes.values()) / len(classes) if classes else 0.0
+    return Score(micro=PRF.from_counts(tp, fp, fn), macro_f1=macro, per_class=classes,
+                 parse_failures=unreadable + unknown, unreadable=unreadable, unknown_labels=unknown,
+                 documents=len(documents), missing=missing, per_document=per_document)
+
+
+def score_outputs(task: Task, documents: Sequence[Document], outputs: Mapping[str, str]) -> Score:
+    """Score raw generated texts (document id -> output) after parsing them with the task's parser."""
+    return score(task, documents, {doc_id: task.parse(text) for doc_id, text in outputs.items()})
+
+
+def format_ceiling(task: Task, documents: Sequence[Document]) -> Score:
+    """The best score the output format allows: gold -> target text -> parser -> score."""
+    return score_outputs(task, documents, {document.id: task.target(document) for document in documents})
+
+
+# --- paired tests over documents ------------------------------------------------------------------
+
+def _micro_f1(counts: np.ndarray) -> np.ndarray:
+    """Micro-F1 from summed (tp, fp, fn) along the last axis; 0 where there is nothing to count."""
+    tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros(denominator.shape, dtype=float), where=denominator > 0)
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3:
+        raise ValueError(f"Paired tests need two (documents x 3) count arrays of the same shape, got "
+                         f"{a.shape} and {b.shape}: score both prediction sets on the same documents.")
+    return a, b
+
+
+def micro_f1_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Micro-F1 of B minus micro-F1 of A."""
+    a, b = _paired(a, b)
+    return float(_micro_f1(b.sum(axis=0)) - _micro_f1(a.sum(axis=0)))
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0,
+                     confidence: float = 0.95) -> tuple[float, float, float]:
+    """(difference, low, high): micro-F1(B) - micro-F1(A) with a percentile bootstrap CI over documents."""
+    a, b = _paired(a, b)
+    rng = np.random.default_rng(seed)
+    n = len(a)
+    differences = np.empty(samples)
+    for start in range(0, samples, 256):  # chunks keep memory flat for large corpora
+        rows = rng.integers(0, n, size=(min(256, samples - start), n)) if n else np.zeros((0, 0), int)
+        differences[start:start + len(rows)] = _micro_f1(b[rows].sum(axis=1)) - _micro_f1(a[rows].sum(axis=1))
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(differences, [tail, 100 - tail]) if n else (0.0, 0.0)
+    return micro_f1_difference(a, b), float(low), float(high)
+
+
+def randomization_test(a: np.ndarray, b: np.ndarray, samples: int = 10000, seed: int = 0) -> float:
+    """Two-sided approximate randomisation p-value for the micro-F1 difference (documents swapped at random)."""
+    a, b = _paired(a, b)
+    observed = abs(micro_f1_difference(a, b))
+    rng = np.random.default_rng(seed)
+    at_least = 0
+    for start in range(0, samples, 256):
+        swap = rng.random((min(256, samples - start), len(a), 1)) < 0.5
+        shuffled_a = np.where(swap, b, a).sum(axis=1)
+        shuffled_b = np.where(swap, a, b).sum(axis=1)
+        # A small tolerance so that float noise does not decide ties with the observed difference.
+        at_least += int(np.sum(np.abs(_micro_f1(shuffled_b) - _micro_f1(shuffled_a)) >= observed - 1e-12))
+    return (at_least + 1) / (samples + 1)

@@ -1,0 +1,38 @@
+"""Corpus statistics per split: documents, relations as scored, annotations, labels and the format ceiling."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from bre_core.datasets import SPLITS, load_documents
+from bre_core.schema import Document
+from bre_core.scoring import format_ceiling
+from bre_core.tasks import get_task
+
+
+def split_stats(dataset: str, documents: Sequence[Document]) -> dict:
+    task = get_task(dataset)
+    by_label: Counter[str] = Counter()
+    for document in documents:
+        by_label.update(key[0] for key in task.gold_keys(document))
+    ceiling = format_ceiling(task, documents)
+    return {
+        "documents": len(documents),
+        "relations": sum(by_label.values()),
+        "annotated": sum(len(document.relations) for document in documents),
+        "by_label": {label: by_label[label] for label in sorted(by_label)},
+        "ceiling_f1": ceiling.micro.f1,
+        "ceiling_macro_f1": ceiling.macro_f1,
+    }
+
+
+def dataset_stats(dataset: str, data_dir=None, *, splits: Sequence[str] = SPLITS, source: str = "files",
+                  split_seed: int = 42) -> dict:
+    """{"dataset": NAME, "splits": {split: split_stats}} for the requested splits."""
+    return {
+        "dataset": dataset,
+        "splits": {split: split_stats(dataset, load_documents(dataset, split, data_dir, source=source,
+                                                               split_seed=split_seed))
+                   for split in splits},
+    }
