@@ -63,8 +63,9 @@ def _document(block: list[tuple[int, str]], path: Path, split: str) -> Document:
     relations: list[Relation] = []
     for number, line in block[2:]:
         cells = line.split("\t")
-        if cells[0] != pmid:
-            raise DataError(f"line belongs to PMID {cells[0]} inside the block of PMID {pmid} "
+        owner = cells[0].split("|", 1)[0]
+        if owner != pmid:
+            raise DataError(f"line belongs to PMID {owner} inside the block of PMID {pmid} "
                             "(documents must be separated by a blank line).", path=path, line=number)
         if len(cells) == 4 and cells[1] == "CID":
             relations.append(Relation(label="CID", args=(cells[2], cells[3])))
