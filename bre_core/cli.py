@@ -90,30 +90,14 @@ def _data_stats(args) -> int:
     return 0
 
 
-def export_rows(dataset: str, documents):
-    from bre_core.tasks import get_task
-
-    task = get_task(dataset)
-    for document in documents:
-        entities = document.entity_map()
-        relations, seen = [], set()
-        for relation in document.relations:
-            key = task.gold_key(relation, entities)
-            if key in seen:
-                continue
-            seen.add(key)
-            relations.append({"label": relation.label, "args": list(relation.args),
-                              "names": [list(entities[a].names) for a in relation.args]})
-        yield {"id": document.id, "text": document.text, "source": task.source(document),
-               "target": task.target(document), "relations": relations}
-
-
 def _data_export(args) -> int:
     from bre_core.atomic import write_text_atomic
     from bre_core.datasets import load_documents
+    from bre_core.tasks import get_task
 
     documents = load_documents(args.dataset, args.split, args.data_dir, source=args.source, split_seed=args.split_seed)
-    lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in export_rows(args.dataset, documents))
+    task = get_task(args.dataset)
+    lines = (json.dumps(task.example(document), ensure_ascii=False) + "\n" for document in documents)
     if args.out:
         write_text_atomic(args.out, lines)
         print(f"wrote {len(documents)} documents to {args.out}", file=sys.stderr)

@@ -47,17 +47,26 @@ class Task:
     def target(self, document: Document) -> str:
         """Gold relations as sentences joined by '; ' and ending in '.', or the null sentence."""
         entities = document.entity_map()
-        sentences: dict[str, None] = {}
-        seen: set = set()
-        for relation in document.relations:
-            key = self.gold_key(relation, entities)
-            if key in seen:
-                continue  # one sentence per relation as scored
-            seen.add(key)
-            sentences.setdefault(self.sentence(relation, entities), None)
+        sentences = dict.fromkeys(self.sentence(r, entities) for r in self.distinct_relations(document))
         if not sentences:
             return self.null_target
         return "; ".join(sentences) + "."
+
+    def distinct_relations(self, document: Document) -> list[Relation]:
+        """The first gold relation of each distinct scoring key: the relations as scored, in corpus order."""
+        entities = document.entity_map()
+        first: dict[Key, Relation] = {}
+        for relation in document.relations:
+            first.setdefault(self.gold_key(relation, entities), relation)
+        return list(first.values())
+
+    def example(self, document: Document) -> dict:
+        """The task's view of a document: id, text, source, target and the relations as scored (with names)."""
+        entities = document.entity_map()
+        relations = [{"label": r.label, "args": list(r.args), "names": [list(entities[a].names) for a in r.args]}
+                     for r in self.distinct_relations(document)]
+        return {"id": document.id, "text": document.text, "source": self.source(document),
+                "target": self.target(document), "relations": relations}
 
     def sentence(self, relation: Relation, entities: dict[str, Entity]) -> str:
         raise NotImplementedError
