@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from bre_core.datasets import SPLITS, load_documents
+from bre_core.datasets import SPLITS, load_documents, split_seed_used
 from bre_core.schema import Document
 from bre_core.scoring import format_ceiling
 from bre_core.tasks import get_task
@@ -29,9 +29,10 @@ def split_stats(dataset: str, documents: Sequence[Document]) -> dict:
 
 def dataset_stats(dataset: str, data_dir=None, *, splits: Sequence[str] = SPLITS, source: str = "files",
                   split_seed: int = 42) -> dict:
-    """{"dataset": NAME, "splits": {split: split_stats}} for the requested splits."""
+    """{"dataset": NAME, "split_seed": seed or None, "splits": {split: split_stats}} for the requested splits."""
     return {
         "dataset": dataset,
+        "split_seed": split_seed_used(dataset, split_seed),
         "splits": {split: split_stats(dataset, load_documents(dataset, split, data_dir, source=source,
                                                                split_seed=split_seed))
                    for split in splits},

@@ -19,6 +19,7 @@ def test_stats_json_on_fixtures(fixture_data, capsys):
     assert main(["data", "stats", "--dataset", "chemprot", "--data-dir", str(fixture_data), "--json"]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["dataset"] == "chemprot"
+    assert stats["split_seed"] is None  # ChemProt has an official development set
     assert list(stats["splits"]) == ["train", "validation", "test"]
     train = stats["splits"]["train"]
     assert (train["documents"], train["relations"], train["annotated"]) == (2, 4, 5)
@@ -33,6 +34,8 @@ def test_stats_reads_bre_data_dir(fixture_data, monkeypatch, capsys):
     stats = json.loads(capsys.readouterr().out)
     assert stats["splits"]["train"]["ceiling_f1"] == pytest.approx(0.4)
     assert stats["splits"]["test"]["relations"] == 0
+    assert main(["data", "stats", "--dataset", "ddi", "--split-seed", "7", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["split_seed"] == 7
 
 
 def test_stats_table_on_real_corpus(shared_data):

@@ -47,10 +47,15 @@ def load_documents(dataset: str, split: str, data_dir: str | os.PathLike | None 
     return module.load_split(resolve_data_dir(data_dir), split, split_seed)
 
 
+def split_seed_used(dataset: str, split_seed: int = DEFAULT_SPLIT_SEED) -> int | None:
+    """The seed that decides this corpus's train/validation split, or None where the split is official."""
+    return split_seed if DATASETS[check_dataset(dataset)].SEEDED_VALIDATION else None
+
+
 def dataset_files(dataset: str) -> list[str]:
     """Every file a corpus needs, relative to the data folder."""
     return DATASETS[check_dataset(dataset)].files()
 
 
-__all__ = ["DATASETS", "SPLITS", "load_documents", "dataset_files", "check_dataset", "check_split",
+__all__ = ["DATASETS", "SPLITS", "load_documents", "dataset_files", "split_seed_used", "check_dataset", "check_split",
            "resolve_data_dir"]

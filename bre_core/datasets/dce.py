@@ -15,6 +15,8 @@ from bre_core.schema import Document, Entity, Relation
 
 NAME = "dce"
 FOLDER = "dce"
+# Validation is not official: a seeded share of train, so runs must record the seed.
+SEEDED_VALIDATION = True
 _FILES = {"train": f"{FOLDER}/final_train_set.jsonl", "test": f"{FOLDER}/final_test_set.jsonl"}
 CLASS_MAP = {"POS": "POS", "COMB": "COMB", "NEG": "COMB"}
 

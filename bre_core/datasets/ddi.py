@@ -14,6 +14,8 @@ from bre_core.schema import Document, Entity, Relation
 
 NAME = "ddi"
 FOLDER = "ddi"
+# Validation is not official: a seeded share of train, so runs must record the seed.
+SEEDED_VALIDATION = True
 _FILES = {"train": f"{FOLDER}/bigbio_source/train.jsonl", "test": f"{FOLDER}/bigbio_source/test.jsonl"}
 
 
