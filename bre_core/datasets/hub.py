@@ -1,0 +1,349 @@
+"""The four corpora read from the Hugging Face hub through `datasets`, as the same Documents as the local files.
+
+Where each corpus comes from (see `HUB_SOURCES`):
+
+- chemprot: `bigbio/chemprot`, parquet export (`refs/convert/parquet`), config `chemprot_shared_task_eval_source`
+  (the official *_gold_standard.tsv: CPR:3/4/5/6/9 only); if that folder is missing, `chemprot_full_source` (every
+  relation CPR:0-10, eval flag dropped) filtered to the five groups, deduplicated and put back in gold-file order.
+- cdr: `bigbio/bc5cdr`, parquet export, config `bc5cdr_source` (BioC with document-level CID relations between MeSH
+  ids); if missing, `bc5cdr_bigbio_kb` (CID expanded to mention pairs, folded back to concept pairs here).
+- ddi: `bigbio/ddi_corpus`, parquet export, config `ddi_corpus_source` (train and test only).
+- dce: `allenai/drug-combo-extraction`, the repository's own JSON-lines files (train and test only).
+
+`datasets` >= 4 no longer runs loading scripts, hence the parquet exports of the bigbio repositories. A split's files
+are fetched with `huggingface_hub.snapshot_download` into the hub cache and read with `datasets.load_dataset`; both
+libraries are imported inside functions only. When the hub cannot be reached (a 3-second probe of the endpoint) or
+HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set, only the local cache is used, and `HubUnavailableError` is raised within
+seconds if the files are not in it.
+
+The row -> Document converters are plain functions, so that they can be tested on rows shaped like the hub's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from bre_core.datasets import dce as _dce
+from bre_core.datasets import ddi as _ddi
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
+from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
+from bre_core.datasets.hub_rows import (CDR_KB, CDR_SOURCE, CHEMPROT_FULL, CHEMPROT_SHARED_TASK,
+                                        chemprot_full_row, chemprot_shared_task_row, document_from_cdr_kb_row,
+                                        document_from_cdr_source_row, document_from_chemprot_row)
+from bre_core.schema import Document
+
+PARQUET_REVISION = "refs/convert/parquet"
+# `allenai/drug-combo-extraction` @ "Add test set file" (May 2022): final_train_set.jsonl + final_test_set.jsonl.
+DCE_REVISION = "8092b28c4f8490d234c1385bb385575ec7408330"
+PROBE_TIMEOUT_S = 3.0
+
+DDI_SOURCE = "ddi_corpus_source"
+
+_SPLITS = ("train", "validation", "test")
+_TRUE = {"1", "ON", "YES", "TRUE"}
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """One corpus on the hub: repository, revision, and where the files of each split lie in it.
+
+    `configs`: folders of the repository at `revision`, best first (the parquet export keeps one folder per config,
+    with a folder per split inside); None means the repository's own files, named in `files` (split -> path).
+    `seeded_validation`: the hub has train and test only; validation is the seeded share of train the local loader
+    takes. `builder`: the `datasets` packaged builder that reads the files.
+    """
+
+    repo: str
+    revision: str
+    configs: tuple[str | None, ...]
+    files: Mapping[str, str] | None = None
+    seeded_validation: bool = False
+    builder: str = "parquet"
+
+
+HUB_SOURCES: dict[str, HubSource] = {
+    "chemprot": HubSource("bigbio/chemprot", PARQUET_REVISION, (CHEMPROT_SHARED_TASK, CHEMPROT_FULL)),
+    "cdr": HubSource("bigbio/bc5cdr", PARQUET_REVISION, (CDR_SOURCE, CDR_KB)),
+    "ddi": HubSource("bigbio/ddi_corpus", PARQUET_REVISION, (DDI_SOURCE,), seeded_validation=True),
+    "dce": HubSource("allenai/drug-combo-extraction", DCE_REVISION, (None,),
+                     files={"train": "final_train_set.jsonl", "test": "final_test_set.jsonl"},
+                     seeded_validation=True, builder="json"),
+}
+
+
+# --- loading ---------------------------------------------------------------------------------------------
+
+def load_split(dataset: str, split: str, split_seed: int = DEFAULT_SPLIT_SEED) -> list[Document]:
+    """The documents of one split read from the hub, equal to what the local loader makes of the official files.
+
+    The split's files are fetched with `huggingface_hub.snapshot_download` (so they stay in the hub cache for later
+    offline use) and read with `datasets.load_dataset`. Raises HubUnavailableError within seconds when the hub
+    cannot be reached (or offline mode is set) and the files are not cached; DataError for anything else.
+    """
+    source = _source(dataset)
+    if split not in _SPLITS:
+        raise UnknownNameError("split", split, _SPLITS)
+    rows, config = _fetch_rows(dataset, split, source)
+    return documents_from_hub_rows(dataset, split, rows, config=config, split_seed=split_seed,
+                                   origin=_origin(source, config, hub_split(dataset, split)))
+
+
+def hub_split(dataset: str, split: str) -> str:
+    """The hub split whose rows make `split`: validation of DDI and DCE is cut from the hub's train split."""
+    source = _source(dataset)
+    return "train" if source.seeded_validation and split == "validation" else split
+
+
+def _source(dataset: str) -> HubSource:
+    if dataset not in HUB_SOURCES:
+        raise UnknownNameError("dataset", dataset, sorted(HUB_SOURCES))
+    return HUB_SOURCES[dataset]
+
+
+def _origin(source: HubSource, config: str | None, split: str) -> str:
+    return f"{source.repo} [{config + ', ' if config else ''}{split}]"
+
+
+def _fetch_rows(dataset: str, split: str, source: HubSource) -> tuple[list[dict], str | None]:
+    """The raw rows of the hub split, and the config they came from."""
+    wanted = hub_split(dataset, split)
+    offline = _offline_setting()
+    unreachable = None if offline else _probe(_endpoint())
+    local_only = offline is not None or unreachable is not None
+    try:
+        import datasets
+        import huggingface_hub  # noqa: F401
+    except ImportError as exc:
+        raise BreError(f"Reading {dataset} from the hub needs the `datasets` package ({exc}). Install it with "
+                       f"`pip install -r requirements.txt`, or read the local files with --data-dir.") from None
+
+    failures = []
+    for config in source.configs:
+        origin = _origin(source, config, wanted)
+        try:
+            files = _hub_files(source, config, wanted, local_only)
+        except Exception as exc:  # noqa: BLE001 - an unreachable hub, a missing revision, an uncached file ...
+            failures.append(f"{origin}: {_describe(exc)}")
+            if not local_only and _is_connection_error(exc):
+                # The hub went away half-way (snapshot_download already looked in the cache for this config).
+                unreachable, local_only = f"the connection failed while fetching {source.repo}", True
+            continue
+        if not files:
+            failures.append(f"{origin}: no files for this split"
+                            + (" in the local cache" if local_only else " in the repository"))
+            continue
+        try:
+            with _no_download_counts():
+                table = datasets.load_dataset(source.builder, data_files={wanted: [str(f) for f in files]},
+                                              split=wanted)
+        except Exception as exc:  # noqa: BLE001 - a damaged or unexpected file: say which
+            raise DataError(f"could not read {origin} with `datasets` ({type(exc).__name__}: {exc}).",
+                            path=", ".join(str(f) for f in files),
+                            hint="Delete these files from the Hugging Face cache and run again.") from None
+        return table.to_list(), config
+
+    if local_only:
+        reason = f"{offline} is set" if offline is not None else unreachable
+        raise HubUnavailableError(_unavailable_message(dataset, split, source, reason, failures))
+    raise DataError(f"could not read the {dataset} {split} split from the Hugging Face hub:\n  "
+                    + "\n  ".join(failures),
+                    hint=f"Read the official files instead: `python -m bre_core data download --dataset {dataset} "
+                         f"--data-dir DIR`, then --data-dir DIR (or BRE_DATA_DIR=DIR).")
+
+
+def _split_patterns(source: HubSource, config: str | None, split: str) -> list[str]:
+    """Where the files of a split lie: `config/split/NNNN.parquet` (current export layout), `config/partial-split/`
+    (export of a large split), `config/<name>-split[-NNNNN-of-NNNNN].parquet` (older layout), or a named file."""
+    if config is None:
+        return [source.files[split]] if source.files and split in source.files else []
+    return [f"{config}/{split}/*", f"{config}/partial-{split}/*", f"{config}/*-{split}.parquet",
+            f"{config}/*-{split}-*-of-*.parquet", f"{config}/{split}.parquet"]
+
+
+def _hub_files(source: HubSource, config: str | None, split: str, local_only: bool) -> list:
+    """The local paths of the split's files, downloaded into (or, with `local_only`, found in) the hub cache."""
+    import fnmatch
+    from pathlib import Path
+
+    from huggingface_hub import snapshot_download
+
+    patterns = _split_patterns(source, config, split)
+    if not patterns:
+        return []
+    folder = Path(snapshot_download(source.repo, repo_type="dataset", revision=source.revision,
+                                    allow_patterns=patterns, local_files_only=local_only))
+    if not folder.is_dir():  # nothing matched: the config or split is not in this revision
+        return []
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if any(fnmatch.fnmatch(relative, pattern) for pattern in patterns):
+            found.append(path)
+    return found
+
+
+def _unavailable_message(dataset: str, split: str, source: HubSource, reason: str, failures: list[str]) -> str:
+    return (f"The Hugging Face hub is unreachable ({reason}), and the {dataset} {split} split ({source.repo}) is "
+            f"not in the local cache.\n"
+            f"To proceed, either download the corpus on a machine with internet access with "
+            f"`python -m bre_core data download --dataset {dataset} --data-dir DIR` and copy DIR here, or use the "
+            f"local release files: --data-dir DIR (or BRE_DATA_DIR=DIR) instead of the hub source.\n"
+            f"(tried: " + "; ".join(failures) + ")")
+
+
+def _describe(exc: BaseException) -> str:
+    if type(exc).__name__ in ("LocalEntryNotFoundError", "IncompleteSnapshotError"):
+        return "not in the local hub cache" + (" (incomplete)" if "Incomplete" in type(exc).__name__ else "")
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _offline_setting() -> str | None:
+    """The variable that puts Hugging Face offline (read now, and as the libraries read it at import), or None."""
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(name, "").strip().upper() in _TRUE:
+            return f"{name}={os.environ[name]}"
+    config = sys.modules.get("datasets.config")
+    constants = sys.modules.get("huggingface_hub.constants")
+    if (config is not None and getattr(config, "HF_HUB_OFFLINE", False)) or \
+            (constants is not None and getattr(constants, "HF_HUB_OFFLINE", False)):
+        return "HF_HUB_OFFLINE (when the Hugging Face libraries were imported)"
+    return None
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _probe(endpoint: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """None when the endpoint answers (any HTTP status), else why not; never takes much longer than `timeout`."""
+    outcome: list[str | None] = []
+
+    def ask():
+        try:
+            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
+            outcome.append(None)
+        except urllib.error.HTTPError:  # the server answered
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - DNS failure, refused, timeout, proxy error ...
+            outcome.append(f"no answer from {endpoint}: {getattr(exc, 'reason', exc)}")
+
+    worker = threading.Thread(target=ask, daemon=True)  # name resolution ignores socket timeouts
+    worker.start()
+    worker.join(timeout + 0.5)
+    if not outcome:
+        return f"no answer from {endpoint} within {timeout:g} s"
+    return outcome[0]
+
+
+@contextlib.contextmanager
+def _no_download_counts() -> Iterator[None]:
+    """`datasets` pings a download counter (up to 3 s) even for local files; there is nothing to count here."""
+    import datasets.config as ds_config
+
+    saved = ds_config.HF_UPDATE_DOWNLOAD_COUNTS
+    ds_config.HF_UPDATE_DOWNLOAD_COUNTS = False
+    try:
+        yield
+    finally:
+        ds_config.HF_UPDATE_DOWNLOAD_COUNTS = saved
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in (
+                "ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "OfflineModeIsEnabled",
+                "LocalEntryNotFoundError"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+# --- rows -> Documents ---------------------------------------------------------------------------------------
+
+def documents_from_hub_rows(dataset: str, split: str, rows: Sequence[Mapping], *, config: str | None = None,
+                            split_seed: int | None = DEFAULT_SPLIT_SEED, origin: str | None = None) -> list[Document]:
+    """The Documents of `split` from the rows of hub split `hub_split(dataset, split)`, in the local loader's order.
+
+    `config` names the hub config the rows come from (None: the first of `HUB_SOURCES[dataset].configs`).
+    DDI rows are put in the reference order first (DrugBank documents, then MedLine, each by document id): the hub
+    builder lists the files in directory order. Validation of DDI and DCE is the seeded share of train, as locally.
+    """
+    source = _source(dataset)
+    if split not in _SPLITS:
+        raise UnknownNameError("split", split, _SPLITS)
+    config = source.configs[0] if config is None else config
+    if config not in source.configs:
+        raise UnknownNameError(f"{dataset} hub config", str(config), [str(c) for c in source.configs])
+    origin = origin or _origin(source, config, hub_split(dataset, split))
+    numbered = [(i, _mapping(row, dataset, origin, i)) for i, row in enumerate(rows, start=1)]
+    if dataset == "ddi":
+        numbered.sort(key=lambda item: _ddi_order(item[1]))
+    if source.seeded_validation and split != "test":
+        train, validation = split_train_validation(numbered, DEFAULT_SPLIT_SEED if split_seed is None else split_seed)
+        numbered = train if split == "train" else validation
+    convert = _CONVERTERS[(dataset, config)]
+    documents = []
+    for number, row in numbered:
+        where = f"{dataset}: hub row {number} of {origin}{_row_label(dataset, row)}"
+        try:
+            documents.append(convert(row, split, where))
+        except BreError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"malformed row ({type(exc).__name__}: {exc}).", path=where) from None
+    return documents
+
+
+def _mapping(row, dataset: str, origin: str, number: int) -> Mapping:
+    if not isinstance(row, Mapping):
+        raise DataError(f"expected a mapping of column names to values, got {type(row).__name__}.",
+                        path=f"{dataset}: hub row {number} of {origin}")
+    return row
+
+
+def _row_label(dataset: str, row: Mapping) -> str:
+    key = {"chemprot": "pmid", "ddi": "document_id", "dce": "doc_id"}.get(dataset)
+    value = row.get(key) if key else row.get("document_id")
+    if dataset == "cdr" and value is None:
+        passages = row.get("passages")
+        if isinstance(passages, list) and passages and isinstance(passages[0], Mapping):
+            value, key = passages[0].get("document_id"), "document_id"
+    return f" ({key or 'document_id'} {value})" if value is not None else ""
+
+
+def _ddi_order(row: Mapping) -> tuple[bool, str]:
+    document_id = str(row.get("document_id", ""))
+    return document_id.isdigit(), document_id  # MedLine documents are PubMed ids; DrugBank ones are drug names
+
+
+def _ddi_row(row: Mapping, split: str, where: str) -> Document:
+    return _ddi.document_from_row(dict(row), split, where, None)
+
+
+def _dce_row(row: Mapping, split: str, where: str) -> Document:
+    return _dce.document_from_row(dict(row), split, where, None)
+
+
+_CONVERTERS = {
+    ("chemprot", CHEMPROT_SHARED_TASK): chemprot_shared_task_row,
+    ("chemprot", CHEMPROT_FULL): chemprot_full_row,
+    ("cdr", CDR_SOURCE): document_from_cdr_source_row,
+    ("cdr", CDR_KB): document_from_cdr_kb_row,
+    ("ddi", DDI_SOURCE): _ddi_row,
+    ("dce", None): _dce_row,
+}
+
+__all__ = ["HUB_SOURCES", "HubSource", "load_split", "hub_split", "documents_from_hub_rows",
+           "document_from_chemprot_row", "document_from_cdr_source_row", "document_from_cdr_kb_row"]

@@ -1,0 +1,295 @@
+"""Hub rows -> Documents: the bigbio ChemProt and BC5CDR schemas, converted to what the local loaders produce."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bre_core.errors import DataError
+from bre_core.schema import Document, Entity, Relation
+
+CHEMPROT_SHARED_TASK = "chemprot_shared_task_eval_source"
+CHEMPROT_FULL = "chemprot_full_source"
+CDR_SOURCE = "bc5cdr_source"
+CDR_KB = "bc5cdr_bigbio_kb"
+CHEMPROT_GOLD_GROUPS = ("CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9")
+
+# --- ChemProt ------------------------------------------------------------------------------------------------
+
+def document_from_chemprot_row(row: Mapping, split: str, where: str = "chemprot: hub row", *,
+                               config: str = CHEMPROT_SHARED_TASK) -> Document:
+    """One `bigbio/chemprot` source row (`pmid`, `text`, `entities`, `relations`) -> Document.
+
+    The hub `text` is title + "\\n" + abstract; the local text (and the entity offsets) use one space instead.
+    With `chemprot_full_source` the relations are every annotated one (CPR:0-10, duplicates included): the gold
+    standard is the CPR:3/4/5/6/9 ones, deduplicated, in the order of the official *_gold_standard.tsv (sorted by
+    group and arguments, comparing letters and digits only). With `chemprot_shared_task_eval_source` they are the
+    gold-standard rows already, kept in their order.
+    """
+    pmid = _get(row, "pmid", str, where)
+    text = _get(row, "text", str, where).replace("\n", " ", 1)
+    entities = []
+    for i, entity in enumerate(_records(row, "entities", where), start=1):
+        at = f"{where}, entity {i}"
+        offsets = _offsets_pair(_get(entity, "offsets", (list, tuple), at), at)
+        entities.append(Entity(id=_get(entity, "id", str, at), type=_get(entity, "type", str, at),
+                               names=(_get(entity, "text", str, at),), spans=(offsets,)))
+    known = {e.id for e in entities}
+    relations = []
+    for i, relation in enumerate(_records(row, "relations", where), start=1):
+        at = f"{where}, relation {i}"
+        group = _get(relation, "type", str, at).strip()
+        if config == CHEMPROT_FULL and group not in CHEMPROT_GOLD_GROUPS:
+            continue
+        args = (_strip_role(_get(relation, "arg1", str, at), "Arg1"),
+                _strip_role(_get(relation, "arg2", str, at), "Arg2"))
+        for arg in args:
+            if arg not in known:
+                raise DataError(f"relation argument {arg} is not an entity of PMID {pmid}.", path=at)
+        relations.append(Relation(label=group, args=args))
+    if config == CHEMPROT_FULL:
+        relations = sorted(dict.fromkeys(relations), key=_gold_order)
+    return Document(id=pmid, dataset="chemprot", split=split, text=text, entities=tuple(entities),
+                    relations=tuple(relations))
+
+
+def _strip_role(cell: str, role: str) -> str:
+    return cell[len(role) + 1:] if cell.startswith(role + ":") else cell
+
+
+def _gold_order(relation: Relation) -> str:
+    """The order of the official gold-standard files: a locale sort of `CPR:n<TAB>Arg1:Tx<TAB>Arg2:Ty` lines."""
+    return re.sub(r"[^0-9A-Za-z]", "", f"{relation.label}Arg1:{relation.args[0]}Arg2:{relation.args[1]}")
+
+
+def chemprot_shared_task_row(row, split, where):
+    return document_from_chemprot_row(row, split, where, config=CHEMPROT_SHARED_TASK)
+
+
+def chemprot_full_row(row, split, where):
+    return document_from_chemprot_row(row, split, where, config=CHEMPROT_FULL)
+
+
+# --- CDR -----------------------------------------------------------------------------------------------------
+
+class _Concept:
+    def __init__(self, etype: str):
+        self.type, self.names, self.spans = etype, {}, []
+
+    def add(self, name: str, span: tuple[int, int] | None):
+        if name:
+            self.names.setdefault(name, None)
+        if span is not None and span not in self.spans:
+            self.spans.append(span)
+
+
+@dataclass(frozen=True)
+class _Mention:
+    id: str
+    type: str
+    name: str
+    span: tuple[int, int] | None  # None: one part of a composite mention (a name, no span of its own)
+    ids: tuple[str, ...]  # the normalised ids on the hub, "-1" included
+    credit: tuple[str, ...]  # the concepts that get this name (and span)
+
+
+def document_from_cdr_source_row(row: Mapping, split: str, where: str = "cdr: hub row") -> Document:
+    """One `bc5cdr_source` row (BioC passages, each with its annotations and the document's CID relations) -> Document.
+
+    Entities are MeSH concepts as in `bre_core.datasets.cdr`: names are every mention text normalised to the concept
+    plus the parts of composite mentions, spans the mention spans; unnormalised mentions (-1) form no entity.
+    The hub drops BioC's CompositeRole infon: a composite mention is one with several ids, and the annotations
+    right after it that lie inside it are its parts (BioC lists them there). A part gives a name, not a span, to the
+    composite's id at its position, as PubTator's 7th column pairs them (see `_cdr_mentions`).
+    """
+    passages = _records(row, "passages", where)
+    if not passages:
+        raise DataError("no passages.", path=where)
+    document_id = _get(passages[0], "document_id", str, f"{where}, passage 1")
+    texts, entities, relations = [], [], []
+    for i, passage in enumerate(passages, start=1):
+        at = f"{where}, passage {i}"
+        if _get(passage, "document_id", str, at) != document_id:
+            raise DataError(f"passage of document {passage['document_id']} inside document {document_id}.", path=at)
+        texts.append(_get(passage, "text", str, at))
+        entities.extend((f"{at}, entity {j}", e) for j, e in enumerate(_records(passage, "entities", at), start=1))
+        listed = []
+        for j, relation in enumerate(_records(passage, "relations", at), start=1):
+            rat = f"{at}, relation {j}"
+            listed.append(Relation(label=_get(relation, "type", str, rat),
+                                   args=(_get(relation, "arg1_id", str, rat), _get(relation, "arg2_id", str, rat))))
+        # Every passage repeats the document's relations: keep the first list as it is (a CID listed twice stays
+        # twice, as the local loader keeps it), and only what another passage adds to it.
+        if i == 1:
+            relations = listed
+        else:
+            for relation in listed:
+                if relation not in relations:
+                    relations.append(relation)
+    mentions = _cdr_mentions(entities)
+    return _cdr_document(document_id, split, " ".join(texts), mentions, relations)
+
+
+def document_from_cdr_kb_row(row: Mapping, split: str, where: str = "cdr: hub row") -> Document:
+    """One `bc5cdr_bigbio_kb` row -> Document (entities as in `document_from_cdr_source_row`).
+
+    The kb schema expands each document-level CID (chemical MeSH, disease MeSH) to every pair of their mentions, in
+    CID order. The concept pairs are read back block by block: a CID is the pair of concepts whose full mention
+    product is the next run of relations. A CID whose concepts have no mention in the text is lost in this schema.
+    """
+    document_id = _get(row, "document_id", str, where)
+    texts = []
+    for i, passage in enumerate(_records(row, "passages", where), start=1):
+        texts.extend(_get(passage, "text", list, f"{where}, passage {i}"))
+    if not all(isinstance(t, str) for t in texts):
+        raise DataError("passage text is not a list of strings.", path=where)
+    mentions = _cdr_mentions((f"{where}, entity {j}", e) for j, e in enumerate(_records(row, "entities", where), 1))
+    pairs = []
+    for i, relation in enumerate(_records(row, "relations", where), start=1):
+        at = f"{where}, relation {i}"
+        pairs.append((_get(relation, "type", str, at), _get(relation, "arg1_id", str, at),
+                      _get(relation, "arg2_id", str, at)))
+    by_id = {m.id: m for m in mentions}
+    for label, arg1, arg2 in pairs:
+        for arg in (arg1, arg2):
+            if arg not in by_id:
+                raise DataError(f"relation argument {arg} is not an entity of document {document_id}.", path=where)
+    relations = _cdr_concept_relations(mentions, pairs)
+    return _cdr_document(document_id, split, " ".join(texts), mentions, relations)
+
+
+def _cdr_mentions(entities) -> list[_Mention]:
+    """Mentions in document order; the parts of a composite mention credit their name as PubTator pairs them.
+
+    PubTator's 7th column pairs the i-th part with the i-th id of the composite mention, and the local loader adds
+    the parts only when there are as many parts as ids. BioC (hence the hub) gives each part its own id, which in a
+    few documents is not the positional one; the positional pairing is used here, so that names match the local ones.
+    """
+    mentions: list[_Mention] = []
+    composite: _Mention | None = None
+    parts: list[int] = []  # positions in `mentions` of the parts of `composite`
+
+    def close():
+        paired = composite is not None and len(parts) == len(composite.ids)
+        for i, position in enumerate(parts):
+            part = mentions[position]
+            mentions[position] = _Mention(part.id, part.type, part.name, None, part.ids,
+                                          (composite.ids[i],) if paired else ())
+
+    for at, entity in entities:
+        entity = _mapping_at(entity, at)
+        fragments = [_offsets_pair(f, at) for f in _get(entity, "offsets", (list, tuple), at)]
+        names = _get(entity, "text", (list, tuple), at)
+        if not fragments or not all(isinstance(n, str) for n in names):
+            raise DataError("expected `offsets` as [[start, end], ...] and `text` as a list of strings.", path=at)
+        ids = tuple(_get(n, "db_id", str, at) for n in _records(entity, "normalized", at))
+        extent = (min(s for s, _ in fragments), max(e for _, e in fragments))
+        mention = _Mention(id=str(_get(entity, "id", (str, int), at)), type=_get(entity, "type", str, at),
+                           name=" ".join(names), span=extent, ids=ids, credit=ids)
+        if (composite is not None and len(ids) <= 1
+                and all(composite.span[0] <= s and e <= composite.span[1] for s, e in fragments)):
+            parts.append(len(mentions))
+        else:
+            close()
+            composite, parts = (mention if len(ids) > 1 else None), []
+        mentions.append(mention)
+    close()
+    return mentions
+
+
+def _cdr_concept_relations(mentions: list[_Mention], pairs: list[tuple[str, str, str]]) -> list[Relation]:
+    """Document-level relations from kb mention-pair relations (see `document_from_cdr_kb_row`)."""
+    by_id = {m.id: m for m in mentions}
+    index: dict[str, list[str]] = {}
+    for mention in mentions:
+        for concept in mention.ids:
+            index.setdefault(concept, []).append(mention.id)
+    relations: list[Relation] = []
+    i = 0
+    while i < len(pairs):
+        label, arg1, arg2 = pairs[i]
+        matches = []  # concept pairs whose whole mention product is the run of relations starting here
+        for chemical in dict.fromkeys(by_id[arg1].ids):
+            for disease in dict.fromkeys(by_id[arg2].ids):
+                block = [(label, a, b) for a in index[chemical] for b in index[disease]]
+                if pairs[i:i + len(block)] == block:
+                    matches.append(Relation(label=label, args=(chemical, disease)))
+        if not matches:  # not the bigbio expansion: keep the concept pairs whose mention product is complete
+            return _cdr_covered_pairs(index, by_id, pairs)
+        # Concepts with the very same mentions give identical runs: take them in turn (their order is lost).
+        relation = next((m for m in matches if m not in relations), matches[0])
+        relations.append(relation)
+        i += len(index[relation.args[0]]) * len(index[relation.args[1]])
+    return relations
+
+
+def _cdr_covered_pairs(index, by_id, pairs) -> list[Relation]:
+    present = set(pairs)
+    relations = []
+    for label, arg1, arg2 in pairs:
+        for chemical in by_id[arg1].ids:
+            for disease in by_id[arg2].ids:
+                if all((label, a, b) in present for a in index[chemical] for b in index[disease]):
+                    relations.append(Relation(label=label, args=(chemical, disease)))
+    return list(dict.fromkeys(relations))
+
+
+def _cdr_document(document_id: str, split: str, text: str, mentions: list[_Mention],
+                  relations: list[Relation]) -> Document:
+    concepts: dict[str, _Concept] = {}
+    for mention in mentions:
+        for concept_id in mention.credit:
+            if concept_id in ("-1", ""):
+                continue
+            concepts.setdefault(concept_id, _Concept(mention.type)).add(mention.name, mention.span)
+    for relation in relations:
+        for concept_id, etype in zip(relation.args, ("Chemical", "Disease")):
+            concepts.setdefault(concept_id, _Concept(etype))
+    entities = tuple(Entity(id=cid, type=c.type, names=tuple(c.names), spans=tuple(c.spans))
+                     for cid, c in concepts.items())
+    return Document(id=document_id, dataset="cdr", split=split, text=text, entities=entities,
+                    relations=tuple(relations))
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+def _mapping_at(value, at: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise DataError(f"expected a mapping, got {type(value).__name__}.", path=at)
+    return value
+
+
+def _get(mapping: Mapping, key: str, kind, at: str):
+    """mapping[key], checked for presence and type, or a DataError naming the row and the key."""
+    mapping = _mapping_at(mapping, at)
+    if key not in mapping:
+        raise DataError(f"missing key '{key}' (keys present: {', '.join(sorted(map(str, mapping))) or 'none'}).",
+                        path=at)
+    value = mapping[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise DataError(f"key '{key}' has type {type(value).__name__}, expected {expected}.", path=at)
+    return value
+
+
+def _records(mapping: Mapping, key: str, at: str) -> list[Mapping]:
+    """A list of records, whether stored as a list of dicts or, as `datasets.Sequence({...})` returns them, as a
+    dict of equally long lists."""
+    value = _get(mapping, key, (list, tuple, Mapping), at)
+    if isinstance(value, Mapping):
+        lengths = {len(v) if isinstance(v, (list, tuple)) else -1 for v in value.values()}
+        if -1 in lengths or len(lengths) > 1:
+            raise DataError(f"key '{key}' holds columns of different lengths or non-list columns.", path=at)
+        count = lengths.pop() if lengths else 0
+        return [{name: column[i] for name, column in value.items()} for i in range(count)]
+    for i, record in enumerate(value, start=1):
+        _mapping_at(record, f"{at}, {key} {i}")
+    return list(value)
+
+
+def _offsets_pair(value, at: str) -> tuple[int, int]:
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in value)):
+        raise DataError(f"expected offsets [start, end], found {value!r}.", path=at)
+    return int(value[0]), int(value[1])
