@@ -55,6 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--predictions", required=True, help='JSON lines {"id": document id, "output": generated text}')
     score.add_argument("--json", action="store_true", help="print one JSON object")
     score.set_defaults(handler=_score)
+
+    evaluate = commands.add_parser("evaluate", help="generate with a model on a split and write a run folder")
+    evaluate.add_argument("--model", required=True, help="a models.yaml name, or the folder of a saved model")
+    _add_data_options(evaluate, split=True)
+    evaluate.add_argument("--out", required=True, help="folder of runs; the run goes in a sub-folder named after it")
+    evaluate.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    evaluate.add_argument("--batch-size", type=int, default=16, help="sources generated together (default 16)")
+    evaluate.add_argument("--max-new-tokens", type=int, default=None,
+                          help="output budget (default: the study's, 512 encoder-decoder / 1024 decoder-only)")
+    evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    evaluate.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
+    evaluate.set_defaults(handler=_evaluate)
+
+    compare = commands.add_parser("compare", help="compare two runs over the same documents")
+    compare.add_argument("run_a", help="run folder A")
+    compare.add_argument("run_b", help="run folder B")
+    compare.add_argument("--samples", type=int, default=1000, help="bootstrap samples (default 1000)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and randomisation test")
+    compare.add_argument("--json", action="store_true", help="print one JSON object")
+    compare.set_defaults(handler=_compare)
     return parser
 
 
@@ -137,4 +157,42 @@ def _score(args) -> int:
     print(f"macro  F1 {result.macro_f1:.4f}")
     for label, prf in result.per_class.items():
         print(f"  {label:<10} P {prf.precision:.4f}  R {prf.recall:.4f}  F1 {prf.f1:.4f}  (TP {prf.tp}, FP {prf.fp}, FN {prf.fn})")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from bre_core.config import load_models_file
+    from bre_core.runner import evaluate
+
+    if args.source != "files":
+        print("error: evaluate reads the corpus files (--source files)", file=sys.stderr)
+        return 2
+    run = evaluate(args.model, args.dataset, args.split, args.out, data_dir=args.data_dir, limit=args.limit,
+                   batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, split_seed=args.split_seed,
+                   models_file=load_models_file(args.models), device=args.device)
+    micro = run.metrics["micro"]
+    print(f"{run.path}: micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f}, "
+          f"macro F1 {run.metrics['macro_f1']:.4f}, {run.metrics['parse_failures']} parse failures, "
+          f"{run.metrics['documents']} documents")
+    return 0
+
+
+def _compare(args) -> int:
+    from bre_core.results import compare_runs, read_run
+
+    report = compare_runs(read_run(args.run_a), read_run(args.run_b), samples=args.samples, seed=args.seed)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    a, b, agreement = report["a"], report["b"], report["agreement"]
+    low, high = report["ci95"]
+    print(f"{report['dataset']} {report['split']}, {agreement['documents']} documents")
+    print(f"A {a['model']}: micro-F1 {a['micro_f1']:.4f} (P {a['precision']:.4f}, R {a['recall']:.4f})")
+    print(f"B {b['model']}: micro-F1 {b['micro_f1']:.4f} (P {b['precision']:.4f}, R {b['recall']:.4f})")
+    print(f"B - A: {report['difference_b_minus_a']:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
+          f"(paired bootstrap, {report['bootstrap_samples']} samples), p = {report['p_value']:.4f} (randomisation)")
+    print(f"documents: same relations {agreement['same_relations']}, A more correct {agreement['a_more_correct']}, "
+          f"B more correct {agreement['b_more_correct']}")
+    print(f"gold relations: found by both {agreement['gold_found_by_both']}, only A {agreement['gold_found_only_by_a']}, "
+          f"only B {agreement['gold_found_only_by_b']}, missed by both {agreement['gold_missed_by_both']}")
     return 0

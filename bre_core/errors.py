@@ -45,3 +45,7 @@ class HubUnavailableError(BreError):
 
 class PredictionFileError(BreError):
     """A predictions file with a malformed line or an id that is not in the split."""
+
+
+class RunError(BreError):
+    """A run folder that is missing, incomplete, damaged or not comparable with another."""

@@ -61,6 +61,35 @@ def match(task: Task, document: Document, parse: ParseResult) -> tuple[set, set]
     return task.gold_keys(document), task.prediction_keys(document, parse.relations)
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """One document's output against its gold: a flag per parsed relation, the gold it missed, its counts."""
+
+    correct: tuple[bool, ...]
+    missed: tuple[dict, ...]  # {"label", "args": names as the target writes them, "key": the scoring key as JSON}
+    tp: int
+    fp: int
+    fn: int
+
+
+def key_to_json(key: tuple) -> list:
+    """A scoring key as JSON (sets become sorted lists), stable across runs over the same documents."""
+    return [sorted(part) if isinstance(part, frozenset) else part for part in key]
+
+
+def judge(task: Task, document: Document, parse: ParseResult) -> Judgement:
+    gold, predicted = match(task, document, parse)
+    correct = tuple(bool(task.prediction_keys(document, [relation]) & gold) for relation in parse.relations)
+    entities = document.entity_map()
+    missed = []
+    for relation in task.distinct_relations(document):
+        key = task.gold_key(relation, entities)
+        if key not in predicted:
+            missed.append({"label": relation.label, "args": [task.argument(entities[a]) for a in relation.args],
+                           "key": key_to_json(key)})
+    return Judgement(correct, tuple(missed), len(gold & predicted), len(predicted - gold), len(gold - predicted))
+
+
 def score(task: Task, documents: Sequence[Document], parses: Mapping[str, ParseResult]) -> Score:
     """Score parsed generations against the distinct gold relations of `documents`.
 

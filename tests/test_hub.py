@@ -23,6 +23,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from bre_core import hub_access  # noqa: E402
 from bre_core.datasets import chemprot as local_chemprot  # noqa: E402
 from bre_core.datasets import hub, load_documents  # noqa: E402
 from bre_core.errors import DataError, HubUnavailableError  # noqa: E402
@@ -267,7 +268,7 @@ def test_probe_gives_up_on_a_silent_endpoint():
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         started = time.monotonic()
-        reason = hub._probe(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=0.5)
+        reason = hub_access.probe(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=0.5)
         assert time.monotonic() - started < 3
     assert reason is not None and "no answer" in reason
 
@@ -368,7 +369,7 @@ def online(hf_cache, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(hub, "_probe", lambda endpoint, timeout=hub.PROBE_TIMEOUT_S: None)
+    monkeypatch.setattr(hub, "probe", lambda url, timeout=hub_access.PROBE_TIMEOUT_S: None)
 
     class Calls(list):
         answer = None

@@ -22,11 +22,6 @@ The row -> Document converters are plain functions, so that they can be tested o
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +29,7 @@ from bre_core.datasets import dce as _dce
 from bre_core.datasets import ddi as _ddi
 from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
 from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
+from bre_core.hub_access import endpoint, offline_setting, probe
 from bre_core.datasets.hub_rows import (CDR_KB, CDR_SOURCE, CHEMPROT_FULL, CHEMPROT_SHARED_TASK,
                                         chemprot_full_row, chemprot_shared_task_row, document_from_cdr_kb_row,
                                         document_from_cdr_source_row, document_from_chemprot_row)
@@ -42,12 +38,10 @@ from bre_core.schema import Document
 PARQUET_REVISION = "refs/convert/parquet"
 # `allenai/drug-combo-extraction` @ "Add test set file" (May 2022): final_train_set.jsonl + final_test_set.jsonl.
 DCE_REVISION = "8092b28c4f8490d234c1385bb385575ec7408330"
-PROBE_TIMEOUT_S = 3.0
 
 DDI_SOURCE = "ddi_corpus_source"
 
 _SPLITS = ("train", "validation", "test")
-_TRUE = {"1", "ON", "YES", "TRUE"}
 
 
 @dataclass(frozen=True)
@@ -114,8 +108,8 @@ def _origin(source: HubSource, config: str | None, split: str) -> str:
 def _fetch_rows(dataset: str, split: str, source: HubSource) -> tuple[list[dict], str | None]:
     """The raw rows of the hub split, and the config they came from."""
     wanted = hub_split(dataset, split)
-    offline = _offline_setting()
-    unreachable = None if offline else _probe(_endpoint())
+    offline = offline_setting()
+    unreachable = None if offline else probe(endpoint())
     local_only = offline is not None or unreachable is not None
     try:
         import datasets
@@ -203,46 +197,6 @@ def _describe(exc: BaseException) -> str:
         return "not in the local hub cache" + (" (incomplete)" if "Incomplete" in type(exc).__name__ else "")
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-
-
-def _offline_setting() -> str | None:
-    """The variable that puts Hugging Face offline (read now, and as the libraries read it at import), or None."""
-    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(name, "").strip().upper() in _TRUE:
-            return f"{name}={os.environ[name]}"
-    config = sys.modules.get("datasets.config")
-    constants = sys.modules.get("huggingface_hub.constants")
-    if (config is not None and getattr(config, "HF_HUB_OFFLINE", False)) or \
-            (constants is not None and getattr(constants, "HF_HUB_OFFLINE", False)):
-        return "HF_HUB_OFFLINE (when the Hugging Face libraries were imported)"
-    return None
-
-
-def _endpoint() -> str:
-    from huggingface_hub import constants
-
-    return constants.ENDPOINT
-
-
-def _probe(endpoint: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
-    """None when the endpoint answers (any HTTP status), else why not; never takes much longer than `timeout`."""
-    outcome: list[str | None] = []
-
-    def ask():
-        try:
-            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
-            outcome.append(None)
-        except urllib.error.HTTPError:  # the server answered
-            outcome.append(None)
-        except Exception as exc:  # noqa: BLE001 - DNS failure, refused, timeout, proxy error ...
-            outcome.append(f"no answer from {endpoint}: {getattr(exc, 'reason', exc)}")
-
-    worker = threading.Thread(target=ask, daemon=True)  # name resolution ignores socket timeouts
-    worker.start()
-    worker.join(timeout + 0.5)
-    if not outcome:
-        return f"no answer from {endpoint} within {timeout:g} s"
-    return outcome[0]
 
 
 @contextlib.contextmanager

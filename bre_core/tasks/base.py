@@ -71,6 +71,10 @@ class Task:
     def sentence(self, relation: Relation, entities: dict[str, Entity]) -> str:
         raise NotImplementedError
 
+    def argument(self, entity: Entity) -> str:
+        """How the target writes an entity: its first surface string."""
+        return entity.names[0] if entity.names else entity.id
+
     # --- parsing -------------------------------------------------------------------------------
     def parse(self, text: object) -> ParseResult:
         """Relations read from a generation. Never raises: unreadable pieces are counted, not fatal."""
@@ -124,7 +128,7 @@ class PairTask(Task):
     _pattern = re.compile(r"relation between (.*) and (.*) is (.*)")
 
     def argument(self, entity: Entity) -> str:
-        name = entity.names[0] if entity.names else entity.id
+        name = super().argument(entity)
         return name.lower() if self.lowercase else name
 
     def sentence(self, relation, entities):

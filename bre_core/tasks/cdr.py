@@ -18,11 +18,10 @@ class CDRTask(Task):
     _pattern = re.compile(r"relation between (.*) and (.*?) exists")
 
     def sentence(self, relation, entities):
-        chemical, disease = (self.longest_name(entities[a]) for a in relation.args)
+        chemical, disease = (self.argument(entities[a]) for a in relation.args)
         return f"The relation between {chemical} and {disease} exists"
 
-    @staticmethod
-    def longest_name(entity) -> str:
+    def argument(self, entity) -> str:
         # The study meant the longest surface string (its code took max() of the strings, i.e. the
         # alphabetically last); ties go to the first seen. A concept with no mention has no string.
         return max(entity.names, key=len) if entity.names else entity.id

@@ -18,7 +18,7 @@ class DCETask(Task):
     null_target = "No drug combinations are established."
 
     def sentence(self, relation, entities):
-        drugs = join_drugs(entities[a].names[0] for a in relation.args)
+        drugs = join_drugs(self.argument(entities[a]) for a in relation.args)
         kind = "a positive drug combination" if relation.label == "POS" else "a drug combination"
         return f"{drugs} participate in {kind}"
 

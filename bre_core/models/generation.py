@@ -1,0 +1,163 @@
+"""Greedy generation in length-sorted batches: explicit decoding settings, truncation, and out-of-memory retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from bre_core.config import ModelSpec
+from bre_core.errors import BreError
+from bre_core.models.loading import LoadedModel, neutralize_generation_config
+
+log = logging.getLogger(__name__)
+
+SEQ2SEQ_SOURCE_TOKENS = 512  # the study's source truncation for encoder-decoders
+OUTPUT_BUDGET = {"seq2seq": 512, "causal": 1024}  # the study's output budgets (PAPER.md, "Training protocol")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One model output: the text (special tokens removed; the prompt removed for decoder-only models)."""
+
+    text: str
+    input_tokens: int  # source tokens after truncation
+    output_tokens: int  # generated tokens, up to and including the first end-of-sequence token
+    seconds: float  # the batch's wall time divided among its members
+
+
+def default_max_new_tokens(spec: ModelSpec) -> int:
+    return OUTPUT_BUDGET[spec.architecture]
+
+
+def context_length(loaded: LoadedModel) -> int | None:
+    """Positions a decoder-only model can attend over (prompt plus output); None when the config does not say."""
+    config = loaded.model.config
+    for key in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def source_token_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
+    """512 for encoder-decoders; for decoder-only models the context minus the output budget.
+
+    When the budget is half the context or more (the study's 1024 for GPT-2's 1024 positions), the prompt keeps
+    half the context, and generation stops where the context ends.
+    """
+    if loaded.is_seq2seq:
+        return SEQ2SEQ_SOURCE_TOKENS
+    context = context_length(loaded)
+    if context is None:
+        return 2 ** 31
+    return context - min(max_new_tokens, context // 2)
+
+
+def greedy_config(loaded: LoadedModel, max_new_tokens: int):
+    """Greedy decoding, every setting that could change it stated (none is inherited from the checkpoint)."""
+    from transformers import GenerationConfig
+
+    return GenerationConfig(
+        max_new_tokens=max_new_tokens, min_length=0, do_sample=False, num_beams=1,
+        num_beam_groups=1, num_return_sequences=1, no_repeat_ngram_size=0, encoder_no_repeat_ngram_size=0,
+        repetition_penalty=1.0, encoder_repetition_penalty=1.0, length_penalty=1.0, early_stopping=False,
+        temperature=1.0, top_k=50, top_p=1.0, diversity_penalty=0.0, renormalize_logits=False,
+        remove_invalid_values=False, use_cache=True, **loaded.token_ids())
+
+
+def generate(loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, batch_size: int = 16,
+             progress: bool = False) -> list[Generation]:
+    """Greedy outputs for `sources`, in their order, the same batched as one at a time.
+
+    Sources are sorted longest first (an out-of-memory shows up on the first batch) and padded per batch; on a CUDA
+    out-of-memory error the batch size halves and the batch is tried again. One exception to batch independence: a
+    decoder-only output that runs into the end of the context stops where the batch's longest prompt leaves no room.
+    """
+    from tqdm.auto import tqdm
+
+    if max_new_tokens < 1 or batch_size < 1:
+        raise ValueError(f"max_new_tokens and batch_size must be positive, got {max_new_tokens} and {batch_size}")
+    if not sources:
+        return []
+    neutralize_generation_config(loaded)  # in case the model's config was changed after loading
+    limit = source_token_limit(loaded, max_new_tokens)
+    encoded = _encode(loaded, list(sources), limit)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
+    results: list[Generation | None] = [None] * len(encoded)
+    start = 0
+    with tqdm(total=len(order), disable=not progress, desc=f"generating ({loaded.spec.name})", unit="doc") as bar:
+        while start < len(order):
+            batch = order[start:start + batch_size]
+            try:
+                outputs = _generate_batch(loaded, [encoded[i] for i in batch], max_new_tokens)
+            except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
+                if not _out_of_memory(exc):
+                    raise
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                if batch_size == 1:
+                    raise BreError(f"{loaded.spec.name} runs out of GPU memory on a single source of "
+                                   f"{len(encoded[batch[0]])} tokens; use a larger GPU, or lower max_new_tokens "
+                                   f"({max_new_tokens})") from exc
+                batch_size //= 2
+                log.warning("out of GPU memory; retrying with batch size %d", batch_size)
+                continue
+            for index, output in zip(batch, outputs):
+                results[index] = output
+            start += len(batch)
+            bar.update(len(batch))
+    return results
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    # cuBLAS reports a failed allocation as a plain RuntimeError.
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
+        sign in str(exc) for sign in ("CUDA out of memory", "CUBLAS_STATUS_ALLOC_FAILED"))
+
+
+def _encode(loaded: LoadedModel, sources: list[str], limit: int) -> list[list[int]]:
+    tokenizer = loaded.tokenizer
+    full = tokenizer(sources, add_special_tokens=True, verbose=False)["input_ids"]
+    long = [i for i, ids in enumerate(full) if len(ids) > limit]
+    if long:
+        # Truncated by the tokenizer, so that the special tokens it adds (T5's closing </s>) are kept.
+        cut = tokenizer([sources[i] for i in long], add_special_tokens=True, truncation=True, max_length=limit)
+        for i, ids in zip(long, cut["input_ids"]):
+            full[i] = ids
+        log.info("%d of %d sources truncated to %d tokens", len(long), len(sources), limit)
+    return full
+
+
+def _generate_batch(loaded: LoadedModel, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+    started = time.perf_counter()
+    pad = loaded.tokenizer.pad_token_id
+    width = max(len(ids) for ids in batch)
+    input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, ids in enumerate(batch):
+        span = slice(width - len(ids), width) if not loaded.is_seq2seq else slice(0, len(ids))  # causal: left pad
+        input_ids[row, span] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, span] = 1
+    budget = max_new_tokens
+    context = None if loaded.is_seq2seq else context_length(loaded)
+    if context is not None:
+        budget = max(1, min(max_new_tokens, context - width))  # never past the last position the model has
+    device = loaded.model.device
+    with torch.inference_mode():
+        output = loaded.model.generate(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
+                                       generation_config=greedy_config(loaded, budget))
+    # Encoder-decoders start with the decoder start token; decoder-only outputs start with the prompt.
+    new_tokens = output[:, 1:] if loaded.is_seq2seq else output[:, width:]
+    eos = loaded.token_ids().get("eos_token_id")
+    eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
+    seconds = (time.perf_counter() - started) / len(batch)
+    generations = []
+    for ids, row in zip(batch, new_tokens.tolist()):
+        length = next((n + 1 for n, token in enumerate(row) if token in eos_ids), len(row))
+        text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)
+        generations.append(Generation(text, len(ids), length, seconds))
+    return generations
