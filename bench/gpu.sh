@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-python3 bench/gpu.py --data "${1:-.benchdata/chemprot-test.jsonl}" --out "${2:-bench-gpu.json}"
+python3 bench/gpu.py --data "${1:-.benchdata/chemprot-test.jsonl}" --out "${2:-bench-gpu.json}" "${@:3}"
