@@ -9,7 +9,6 @@ import platform
 import subprocess
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,23 +199,21 @@ def compare(model_a: ModelSpec, model_b: ModelSpec, task: Task, inputs: Sequence
     loaded, sides = {}, {}
     for slot, spec in (("a", model_a), ("b", model_b)):
         try:
-            # One after the other: transformers' from_pretrained is not safe to run in two threads at once.
-            loaded[slot] = cache.get(spec)
+            loaded[slot] = cache.get(spec)  # both held before either generates
         except BreError as exc:
             sides[slot] = [Side(model=spec.name, error=str(exc)) for _ in inputs]
 
-    def answer(slot: str, spec: ModelSpec) -> list[Side]:
+    for slot, spec in (("a", model_a), ("b", model_b)):
+        if slot in sides:
+            continue
+        # One model after the other. Two threads were measured slower than the sum of the two alone on an
+        # H100 (2.2x: their Python decoding loops contend for the GIL), see bench/RESULTS.md.
         try:
             generations = generate(loaded[slot], sources, max_new_tokens or default_max_new_tokens(spec), batch_size)
         except BreError as exc:
-            return [Side(model=spec.name, error=str(exc)) for _ in inputs]
-        return [_side(spec.name, task, d, g) for d, g in zip(documents, generations)]
-
-    # Both models at once: on a GPU their kernels overlap (torch releases the GIL while they run).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {slot: pool.submit(answer, slot, spec) for slot, spec in (("a", model_a), ("b", model_b))
-                   if slot in loaded}
-        sides.update({slot: future.result() for slot, future in futures.items()})
+            sides[slot] = [Side(model=spec.name, error=str(exc)) for _ in inputs]
+            continue
+        sides[slot] = [_side(spec.name, task, d, g) for d, g in zip(documents, generations)]
     rows = []
     for i, (document, item) in enumerate(zip(documents, inputs)):
         gold = None
