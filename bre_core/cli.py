@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate, split=True)
     evaluate.add_argument("--out", required=True, help="folder of runs; the run goes in a sub-folder named after it")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N documents")
-    evaluate.add_argument("--batch-size", type=int, default=16, help="sources generated together (default 16)")
+    evaluate.add_argument("--batch-size", type=int, default=None,
+                          help="sources generated together (default: 64 on a GPU, 16 on a CPU)")
     evaluate.add_argument("--max-new-tokens", type=int, default=None,
                           help="output budget (default: the study's, 512 encoder-decoder / 1024 decoder-only)")
     evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")

@@ -36,7 +36,7 @@ def documents_hash(task: Task, documents: Sequence[Document]) -> str:
 
 
 def evaluate(model: str | ModelSpec, dataset: str, split: str, out: str | Path, *, data_dir=None,
-             limit: int | None = None, batch_size: int = 16, max_new_tokens: int | None = None,
+             limit: int | None = None, batch_size: int | None = None, max_new_tokens: int | None = None,
              split_seed: int = 42, models_file: ModelsFile | None = None, loaded=None, device=None,
              chunk_size: int | None = None, progress: bool = True) -> Run:
     """Generate, parse and score `model` on a split; write the run folder under `out` and return it.
@@ -69,15 +69,17 @@ def evaluate(model: str | ModelSpec, dataset: str, split: str, out: str | Path, 
             return run
         raise RunError(f"{folder} holds a complete run with other settings or data; choose another --out or "
                        f"delete it.")
+    started = time.perf_counter()
+    loaded = loaded or load_model(spec, device=device)  # before the folder is made: a failed load leaves nothing
+    load_seconds = time.perf_counter() - started
     _claim(folder, identity)
 
     done = {record.id: record for record in read_partial(folder)}
     todo = [d for d in documents if d.id not in done]
     if done:
         log.info("resuming %s: %d of %d documents already done", folder.name, len(documents) - len(todo), len(documents))
-    started = time.perf_counter()
-    loaded = loaded or load_model(spec, device=device)
-    load_seconds = time.perf_counter() - started
+    # Small batches on a CPU, large on a GPU, where batch 1 is launch-bound (bench/RESULTS.md).
+    batch_size = batch_size or (64 if loaded.device.type == "cuda" else 16)
     chunk_size = chunk_size or max(64, batch_size * 4)
     generation_started = time.perf_counter()
     with tqdm(total=len(documents), initial=len(documents) - len(todo), disable=not progress,

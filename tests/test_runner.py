@@ -146,3 +146,12 @@ def test_side_by_side_survives_a_missing_model(t5, fixture_data, tmp_path):
     assert rows[1].a.correct is None and rows[1].gold is None
     assert len(rows[0].gold) == 4
     assert all(row.b.error and "gone" in row.b.error for row in rows)
+
+
+def test_unavailable_model_fails_fast_and_leaves_no_run_folder(fixture_data, tmp_path):
+    from bre_core.models import ModelUnavailableError
+
+    missing = ModelSpec(name="gone", path=str(tmp_path / "nowhere"), architecture="seq2seq", family="t5")
+    with pytest.raises(ModelUnavailableError, match="not a model folder"):
+        evaluate(missing, "chemprot", "train", tmp_path / "runs", data_dir=fixture_data, progress=False)
+    assert not (tmp_path / "runs").exists()
