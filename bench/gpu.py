@@ -25,17 +25,56 @@ def configs():
 
     # The published configurations of t5-base, facebook/bart-base and microsoft/biogpt.
     return {
-        "t5-base": ("seq2seq", "t5", T5Config(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12,
-                                              num_heads=12, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)),
-        "bart-base": ("seq2seq", "bart", BartConfig(vocab_size=50265, d_model=768, encoder_layers=6, decoder_layers=6,
-                                                    encoder_attention_heads=12, decoder_attention_heads=12,
-                                                    encoder_ffn_dim=3072, decoder_ffn_dim=3072,
-                                                    max_position_embeddings=1024, pad_token_id=1, bos_token_id=0,
-                                                    eos_token_id=2, decoder_start_token_id=2, forced_eos_token_id=2)),
-        "biogpt": ("causal", "biogpt", BioGptConfig(vocab_size=42384, hidden_size=1024, num_hidden_layers=24,
-                                                    num_attention_heads=16, intermediate_size=4096,
-                                                    max_position_embeddings=1024, pad_token_id=1, bos_token_id=0,
-                                                    eos_token_id=2)),
+        "t5-base": (
+            "seq2seq",
+            "t5",
+            T5Config(
+                vocab_size=32128,
+                d_model=768,
+                d_kv=64,
+                d_ff=3072,
+                num_layers=12,
+                num_heads=12,
+                pad_token_id=0,
+                eos_token_id=1,
+                decoder_start_token_id=0,
+            ),
+        ),
+        "bart-base": (
+            "seq2seq",
+            "bart",
+            BartConfig(
+                vocab_size=50265,
+                d_model=768,
+                encoder_layers=6,
+                decoder_layers=6,
+                encoder_attention_heads=12,
+                decoder_attention_heads=12,
+                encoder_ffn_dim=3072,
+                decoder_ffn_dim=3072,
+                max_position_embeddings=1024,
+                pad_token_id=1,
+                bos_token_id=0,
+                eos_token_id=2,
+                decoder_start_token_id=2,
+                forced_eos_token_id=2,
+            ),
+        ),
+        "biogpt": (
+            "causal",
+            "biogpt",
+            BioGptConfig(
+                vocab_size=42384,
+                hidden_size=1024,
+                num_hidden_layers=24,
+                num_attention_heads=16,
+                intermediate_size=4096,
+                max_position_embeddings=1024,
+                pad_token_id=1,
+                bos_token_id=0,
+                eos_token_id=2,
+            ),
+        ),
     }
 
 
@@ -47,13 +86,17 @@ def tokenizer(texts, family):
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    backend.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=16000, special_tokens=specials,
-                                                           show_progress=False))
+    backend.train_from_iterator(
+        texts, trainers.BpeTrainer(vocab_size=16000, special_tokens=specials, show_progress=False)
+    )
     eos, bos = specials.index("</s>"), specials.index("<s>")
     template = {"t5": "$A </s>", "bart": "<s> $A </s>", "biogpt": "</s> $A"}[family]
-    backend.post_processor = processors.TemplateProcessing(single=template, special_tokens=[("</s>", eos), ("<s>", bos)])
-    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", bos_token="<s>",
-                                   unk_token="<unk>")
+    backend.post_processor = processors.TemplateProcessing(
+        single=template, special_tokens=[("</s>", eos), ("<s>", bos)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", bos_token="<s>", unk_token="<unk>"
+    )
 
 
 def build(name, texts, folder):
@@ -120,8 +163,13 @@ def main() -> int:
     texts, sources = [r["text"] for r in rows], [r["source"] for r in rows]
     if not torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats = torch.cuda.max_memory_allocated = lambda *a: 0  # a CPU dry run
-    figures = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu", "torch": torch.__version__, "documents": len(rows),
-               "new_tokens_per_document": NEW_TOKENS, "models": {}}
+    figures = {
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "torch": torch.__version__,
+        "documents": len(rows),
+        "new_tokens_per_document": NEW_TOKENS,
+        "models": {},
+    }
 
     def save():
         Path(args.out).write_text(json.dumps(figures, indent=2))
@@ -132,8 +180,11 @@ def main() -> int:
         specs[name] = build(name, texts, folder / name)
         torch.cuda.reset_peak_memory_stats()
         loaded = load_model(specs[name])
-        entry = figures["models"][name] = {"dtype": str(loaded.dtype), "parameters_m": round(
-            sum(p.numel() for p in loaded.model.parameters()) / 1e6, 1), "by_batch_size": {}}
+        entry = figures["models"][name] = {
+            "dtype": str(loaded.dtype),
+            "parameters_m": round(sum(p.numel() for p in loaded.model.parameters()) / 1e6, 1),
+            "by_batch_size": {},
+        }
         generate(loaded, sources[:8], 8, batch_size=8)  # warm-up: kernels, allocator
         for size in (int(x) for x in args.batch_sizes.split(",")):
             count = min(len(sources), 16 if size == 1 else len(sources))
@@ -142,7 +193,8 @@ def main() -> int:
             entry["by_batch_size"][size] = {
                 "docs_per_s": round(count / seconds, 2),
                 "ms_per_generated_token": round(1000 * seconds / (count * NEW_TOKENS), 3),
-                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
+                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+            }
             save()
         one_at_a_time = [g.text for g in generate(loaded, sources[:16], NEW_TOKENS, batch_size=1)]
         batched = [g.text for g in generate(loaded, sources[:16], NEW_TOKENS, batch_size=16)]
@@ -169,11 +221,15 @@ def main() -> int:
         alone_a.append(cuda_time(lambda: generate(cache.get(a), [task.source_for_text(passage)], NEW_TOKENS))[0])
         alone_b.append(cuda_time(lambda: generate(cache.get(b), [task.source_for_text(passage)], NEW_TOKENS))[0])
         together.append(cuda_time(lambda: compare(a, b, task, [passage], cache=cache, max_new_tokens=NEW_TOKENS))[0])
-    figures["side_by_side"] = {"models": [a.name, b.name], "seconds_a_alone": round(statistics.median(alone_a), 3),
-                               "seconds_b_alone": round(statistics.median(alone_b), 3),
-                               "seconds_together": round(statistics.median(together), 3)}
+    figures["side_by_side"] = {
+        "models": [a.name, b.name],
+        "seconds_a_alone": round(statistics.median(alone_a), 3),
+        "seconds_b_alone": round(statistics.median(alone_b), 3),
+        "seconds_together": round(statistics.median(together), 3),
+    }
     figures["side_by_side"]["together_over_sum"] = round(
-        figures["side_by_side"]["seconds_together"] / (statistics.median(alone_a) + statistics.median(alone_b)), 3)
+        figures["side_by_side"]["seconds_together"] / (statistics.median(alone_a) + statistics.median(alone_b)), 3
+    )
     save()
     print(json.dumps(figures, indent=2))
     return 0

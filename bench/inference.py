@@ -50,19 +50,38 @@ def build_model(texts: list[str], vocab_size: int, d_model: int, layers: int, de
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    backend.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
-                                                           special_tokens=["<pad>", "</s>", "<unk>"]))
+    backend.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, special_tokens=["<pad>", "</s>", "<unk>"]),
+    )
     backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
     torch.manual_seed(0)
-    config = T5Config(vocab_size=len(tokenizer), d_model=d_model, d_kv=d_model // 4, d_ff=4 * d_model,
-                      num_layers=layers, num_heads=4, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    config = T5Config(
+        vocab_size=len(tokenizer),
+        d_model=d_model,
+        d_kv=d_model // 4,
+        d_ff=4 * d_model,
+        num_layers=layers,
+        num_heads=4,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
     model = T5ForConditionalGeneration(config).eval().to(device)
     with torch.no_grad():
         model.shared.weight[1].zero_()  # EOS logit 0 while the max of the others is > 0: fixed output length
     spec = ModelSpec(name="bench-t5", path=str(ROOT), architecture="seq2seq", family="t5")
-    loaded = LoadedModel(model, tokenizer, spec, torch.device(device), torch.float32,
-                         checkpoint_generation_config=model.generation_config)
+    loaded = LoadedModel(
+        model,
+        tokenizer,
+        spec,
+        torch.device(device),
+        torch.float32,
+        checkpoint_generation_config=model.generation_config,
+    )
     return loaded, sum(p.numel() for p in model.parameters())
 
 
@@ -121,14 +140,18 @@ def main() -> int:
         by_batch[size] = {"seconds": round(best, 3), "docs_per_s": round(count / best, 2)}
     best_size = max(by_batch, key=lambda s: by_batch[s]["docs_per_s"])
     figures = {
-        "device": torch.cuda.get_device_name(0) if device == "cuda" else f"cpu ({platform.machine()}, "
-                                                                            f"{torch.get_num_threads()} threads)",
+        "device": torch.cuda.get_device_name(0)
+        if device == "cuda"
+        else f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)",
         "model": f"T5 from config, {parameters / 1e6:.1f}M parameters, random weights",
-        "documents": count, "new_tokens_per_document": new_tokens, "data": data_dir,
+        "documents": count,
+        "new_tokens_per_document": new_tokens,
+        "data": data_dir,
         "docs_per_s_naive": round(count / naive_seconds, 2),
         "docs_per_s_batched": by_batch[best_size]["docs_per_s"],
         "speedup_vs_naive": round(by_batch[best_size]["docs_per_s"] / (count / naive_seconds), 2),
-        "best_batch_size": best_size, "by_batch_size": by_batch,
+        "best_batch_size": best_size,
+        "by_batch_size": by_batch,
         "outputs_identical": True,
     }
     print(json.dumps(figures, indent=None if args.json else 2))

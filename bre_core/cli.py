@@ -19,10 +19,15 @@ def _add_data_options(parser: argparse.ArgumentParser, *, split: bool) -> None:
     if split:
         parser.add_argument("--split", required=True, help="train, validation or test")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
-    parser.add_argument("--split-seed", type=int, default=42,
-                        help="seed of the validation split of DDI and DCE (default 42)")
-    parser.add_argument("--source", choices=("files", "hub"), default="files",
-                        help="read the official files in the data folder (default) or the Hugging Face hub")
+    parser.add_argument(
+        "--split-seed", type=int, default=42, help="seed of the validation split of DDI and DCE (default 42)"
+    )
+    parser.add_argument(
+        "--source",
+        choices=("files", "hub"),
+        default="files",
+        help="read the official files in the data folder (default) or the Hugging Face hub",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_data_export)
 
     download = data_commands.add_parser("download", help="fetch the official releases and verify their checksums")
-    download.add_argument("--dataset", action="append", default=None,
-                          help="a corpus to fetch (repeatable; default: all four)")
+    download.add_argument(
+        "--dataset", action="append", default=None, help="a corpus to fetch (repeatable; default: all four)"
+    )
     download.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
     download.add_argument("--mirror", default=None, help="base URL serving the release files under their own names")
     download.add_argument("--force", action="store_true", help="download again even when verified files exist")
@@ -61,10 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(evaluate, split=True)
     evaluate.add_argument("--out", required=True, help="folder of runs; the run goes in a sub-folder named after it")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N documents")
-    evaluate.add_argument("--batch-size", type=int, default=None,
-                          help="sources generated together (default: 64 on a GPU, 16 on a CPU)")
-    evaluate.add_argument("--max-new-tokens", type=int, default=None,
-                          help="output budget (default: the study's, 512 encoder-decoder / 1024 decoder-only)")
+    evaluate.add_argument(
+        "--batch-size", type=int, default=None, help="sources generated together (default: 64 on a GPU, 16 on a CPU)"
+    )
+    evaluate.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="output budget (default: the study's, 512 encoder-decoder / 1024 decoder-only)",
+    )
     evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     evaluate.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
     evaluate.set_defaults(handler=_evaluate)
@@ -97,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # --- handlers -------------------------------------------------------------------------------------
 
+
 def _data_stats(args) -> int:
     from bre_core.stats import dataset_stats
 
@@ -108,8 +120,10 @@ def _data_stats(args) -> int:
     print(f"{'split':<11} {'documents':>9} {'relations':>9} {'annotated':>9} {'ceiling F1':>10}  by label")
     for split, row in stats["splits"].items():
         labels = ", ".join(f"{label} {count}" for label, count in row["by_label"].items())
-        print(f"{split:<11} {row['documents']:>9} {row['relations']:>9} {row['annotated']:>9} "
-              f"{row['ceiling_f1']:>10.4f}  {labels}")
+        print(
+            f"{split:<11} {row['documents']:>9} {row['relations']:>9} {row['annotated']:>9} "
+            f"{row['ceiling_f1']:>10.4f}  {labels}"
+        )
     return 0
 
 
@@ -152,12 +166,18 @@ def _score(args) -> int:
         print(json.dumps({"dataset": args.dataset, "split": args.split, **result.to_dict()}, indent=2))
         return 0
     micro = result.micro
-    print(f"{args.dataset} {args.split}: {result.documents} documents, {result.missing} without a prediction, "
-          f"{result.parse_failures} parse failures ({result.unreadable} unreadable, {result.unknown_labels} unknown labels)")
-    print(f"micro  P {micro.precision:.4f}  R {micro.recall:.4f}  F1 {micro.f1:.4f}  (TP {micro.tp}, FP {micro.fp}, FN {micro.fn})")
+    print(
+        f"{args.dataset} {args.split}: {result.documents} documents, {result.missing} without a prediction, "
+        f"{result.parse_failures} parse failures ({result.unreadable} unreadable, {result.unknown_labels} unknown labels)"
+    )
+    print(
+        f"micro  P {micro.precision:.4f}  R {micro.recall:.4f}  F1 {micro.f1:.4f}  (TP {micro.tp}, FP {micro.fp}, FN {micro.fn})"
+    )
     print(f"macro  F1 {result.macro_f1:.4f}")
     for label, prf in result.per_class.items():
-        print(f"  {label:<10} P {prf.precision:.4f}  R {prf.recall:.4f}  F1 {prf.f1:.4f}  (TP {prf.tp}, FP {prf.fp}, FN {prf.fn})")
+        print(
+            f"  {label:<10} P {prf.precision:.4f}  R {prf.recall:.4f}  F1 {prf.f1:.4f}  (TP {prf.tp}, FP {prf.fp}, FN {prf.fn})"
+        )
     return 0
 
 
@@ -168,13 +188,25 @@ def _evaluate(args) -> int:
     if args.source != "files":
         print("error: evaluate reads the corpus files (--source files)", file=sys.stderr)
         return 2
-    run = evaluate(args.model, args.dataset, args.split, args.out, data_dir=args.data_dir, limit=args.limit,
-                   batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, split_seed=args.split_seed,
-                   models_file=load_models_file(args.models), device=args.device)
+    run = evaluate(
+        args.model,
+        args.dataset,
+        args.split,
+        args.out,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
+        split_seed=args.split_seed,
+        models_file=load_models_file(args.models),
+        device=args.device,
+    )
     micro = run.metrics["micro"]
-    print(f"{run.path}: micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f}, "
-          f"macro F1 {run.metrics['macro_f1']:.4f}, {run.metrics['parse_failures']} parse failures, "
-          f"{run.metrics['documents']} documents")
+    print(
+        f"{run.path}: micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f}, "
+        f"macro F1 {run.metrics['macro_f1']:.4f}, {run.metrics['parse_failures']} parse failures, "
+        f"{run.metrics['documents']} documents"
+    )
     return 0
 
 
@@ -190,10 +222,16 @@ def _compare(args) -> int:
     print(f"{report['dataset']} {report['split']}, {agreement['documents']} documents")
     print(f"A {a['model']}: micro-F1 {a['micro_f1']:.4f} (P {a['precision']:.4f}, R {a['recall']:.4f})")
     print(f"B {b['model']}: micro-F1 {b['micro_f1']:.4f} (P {b['precision']:.4f}, R {b['recall']:.4f})")
-    print(f"B - A: {report['difference_b_minus_a']:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
-          f"(paired bootstrap, {report['bootstrap_samples']} samples), p = {report['p_value']:.4f} (randomisation)")
-    print(f"documents: same relations {agreement['same_relations']}, A more correct {agreement['a_more_correct']}, "
-          f"B more correct {agreement['b_more_correct']}")
-    print(f"gold relations: found by both {agreement['gold_found_by_both']}, only A {agreement['gold_found_only_by_a']}, "
-          f"only B {agreement['gold_found_only_by_b']}, missed by both {agreement['gold_missed_by_both']}")
+    print(
+        f"B - A: {report['difference_b_minus_a']:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] "
+        f"(paired bootstrap, {report['bootstrap_samples']} samples), p = {report['p_value']:.4f} (randomisation)"
+    )
+    print(
+        f"documents: same relations {agreement['same_relations']}, A more correct {agreement['a_more_correct']}, "
+        f"B more correct {agreement['b_more_correct']}"
+    )
+    print(
+        f"gold relations: found by both {agreement['gold_found_by_both']}, only A {agreement['gold_found_only_by_a']}, "
+        f"only B {agreement['gold_found_only_by_b']}, missed by both {agreement['gold_missed_by_both']}"
+    )
     return 0

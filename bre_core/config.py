@@ -24,8 +24,7 @@ Ift = Literal["none", "general", "biomedical"]
 class ConfigError(BreError):
     """A configuration file (or a model reference) that is invalid; the message names the file, line and key."""
 
-    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None,
-                 loc: tuple = ()):
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None, loc: tuple = ()):
         self.path, self.line, self.loc, self.detail = path, line, tuple(loc), message
         where = "" if path is None else f"{path}" + (f", line {line}" if line else "") + ": "
         key = f"{key_path(loc)}: " if loc else ""
@@ -83,11 +82,17 @@ class ModelsFile(BaseModel):
         seen: dict[str, int] = {}
         for index, spec in enumerate(self.models):
             if spec.name in seen:
-                raise ConfigError(f"duplicate model name '{spec.name}' (also models[{seen[spec.name]}]); "
-                                  f"names must be unique", loc=("models", index, "name"))
+                raise ConfigError(
+                    f"duplicate model name '{spec.name}' (also models[{seen[spec.name]}]); names must be unique",
+                    loc=("models", index, "name"),
+                )
             seen[spec.name] = index
-        references = [(("pairs", group, i, j), name) for group, pairs in self.pairs.items()
-                      for i, pair in enumerate(pairs) for j, name in enumerate(pair)]
+        references = [
+            (("pairs", group, i, j), name)
+            for group, pairs in self.pairs.items()
+            for i, pair in enumerate(pairs)
+            for j, name in enumerate(pair)
+        ]
         references += [(("default_pair", j), name) for j, name in enumerate(self.default_pair)]
         for loc, name in references:
             if name not in seen:
@@ -126,8 +131,9 @@ def load_models_file(path: Path | str | None = None) -> ModelsFile:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path,
-                          mark.line + 1 if mark else None) from exc
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path, mark.line + 1 if mark else None
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with the keys models, pairs, default_pair", path)
     try:
@@ -135,8 +141,9 @@ def load_models_file(path: Path | str | None = None) -> ModelsFile:
     except ConfigError as exc:
         raise ConfigError(exc.detail, path, _line(root, exc.loc), exc.loc) from None
     except ValidationError as exc:
-        lines = [str(ConfigError(_describe(error), path, _line(root, error["loc"]), error["loc"]))
-                 for error in exc.errors()]
+        lines = [
+            str(ConfigError(_describe(error), path, _line(root, error["loc"]), error["loc"])) for error in exc.errors()
+        ]
         first = exc.errors()[0]["loc"]
         error = ConfigError("\n".join(lines))
         error.path, error.line, error.loc = path, _line(root, first), tuple(first)
@@ -144,8 +151,7 @@ def load_models_file(path: Path | str | None = None) -> ModelsFile:
     return _with_absolute_paths(models_file, path.parent)
 
 
-def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *,
-                  allow_path: bool = True) -> ModelSpec:
+def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *, allow_path: bool = True) -> ModelSpec:
     """A models.yaml name, or (when `allow_path`) a local model folder; never a free hub id.
 
     A folder listed in models.yaml (`path:`) gets its entry; any other folder gets its architecture from its
@@ -159,8 +165,10 @@ def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *,
     if not allow_path or not folder.is_dir():
         error = UnknownNameError("model", name_or_path, models_file.names)
         if allow_path:
-            error.args = (error.args[0] + ". To use another model, add it to models.yaml (hub_id: or path:) or "
-                          "pass the folder of a model saved with save_pretrained",)
+            error.args = (
+                error.args[0] + ". To use another model, add it to models.yaml (hub_id: or path:) or "
+                "pass the folder of a model saved with save_pretrained",
+            )
         raise error
     folder = folder.resolve()
     for spec in models_file.models:
@@ -170,13 +178,16 @@ def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *,
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"not a model folder: config.json is missing or unreadable "
-                          f"({getattr(exc, 'strerror', None) or exc}); give a folder written by save_pretrained",
-                          folder) from exc
+        raise ConfigError(
+            f"not a model folder: config.json is missing or unreadable "
+            f"({getattr(exc, 'strerror', None) or exc}); give a folder written by save_pretrained",
+            folder,
+        ) from exc
     architecture = "seq2seq" if config.get("is_encoder_decoder") else "causal"
     # What a folder was pretrained on is not in its files: params, domain and ift stay unknown (None).
-    return ModelSpec(name=str(folder), path=str(folder), architecture=architecture,
-                     family=str(config.get("model_type") or "unknown"))
+    return ModelSpec(
+        name=str(folder), path=str(folder), architecture=architecture, family=str(config.get("model_type") or "unknown")
+    )
 
 
 def _describe(error: dict) -> str:
@@ -222,6 +233,10 @@ def _line(node: yaml.Node | None, loc: tuple) -> int | None:
 
 def _with_absolute_paths(models_file: ModelsFile, base: Path) -> ModelsFile:
     """Relative `path:` entries are relative to models.yaml, not to the working directory."""
-    models = [spec.model_copy(update={"path": str((base / Path(spec.path).expanduser()).resolve())})
-              if spec.path is not None else spec for spec in models_file.models]
+    models = [
+        spec.model_copy(update={"path": str((base / Path(spec.path).expanduser()).resolve())})
+        if spec.path is not None
+        else spec
+        for spec in models_file.models
+    ]
     return models_file.model_copy(update={"models": models})

@@ -26,8 +26,7 @@ class UnknownNameError(BreError, KeyError):
 class DataError(BreError):
     """A corpus file that is missing or cannot be read."""
 
-    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None,
-                 hint: str | None = None):
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None, hint: str | None = None):
         self.path, self.line = path, line
         where = ""
         if path is not None:

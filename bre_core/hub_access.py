@@ -20,8 +20,9 @@ def offline_setting() -> str | None:
             return f"{name}={os.environ[name]}"
     config = sys.modules.get("datasets.config")
     constants = sys.modules.get("huggingface_hub.constants")
-    if (config is not None and getattr(config, "HF_HUB_OFFLINE", False)) or \
-            (constants is not None and getattr(constants, "HF_HUB_OFFLINE", False)):
+    if (config is not None and getattr(config, "HF_HUB_OFFLINE", False)) or (
+        constants is not None and getattr(constants, "HF_HUB_OFFLINE", False)
+    ):
         return "HF_HUB_OFFLINE (when the Hugging Face libraries were imported)"
     return None
 

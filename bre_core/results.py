@@ -45,8 +45,10 @@ def read_predictions(path: str | Path, known_ids: Collection[str]) -> dict[str, 
             raise PredictionFileError(f'{where}: "output" must be a string, found {type(output).__name__}.')
         if doc_id not in known:
             sample = ", ".join(sorted(known)[:3])
-            raise PredictionFileError(f"{where}: id '{doc_id}' is not a document of this split "
-                                      f"(ids look like: {sample}, ...). Check --dataset and --split.")
+            raise PredictionFileError(
+                f"{where}: id '{doc_id}' is not a document of this split "
+                f"(ids look like: {sample}, ...). Check --dataset and --split."
+            )
         if doc_id in outputs:
             raise PredictionFileError(f"{where}: id '{doc_id}' appears a second time.")
         outputs[doc_id] = output
@@ -59,7 +61,12 @@ def read_predictions(path: str | Path, known_ids: Collection[str]) -> dict[str, 
 # run in progress or an interrupted one, never read as complete. While a run is going, finished
 # documents are appended to predictions.partial.jsonl, which is what a resumed run starts from.
 
-MANIFEST, METRICS, PREDICTIONS, PARTIAL = "manifest.json", "metrics.json", "predictions.jsonl", "predictions.partial.jsonl"
+MANIFEST, METRICS, PREDICTIONS, PARTIAL = (
+    "manifest.json",
+    "metrics.json",
+    "predictions.jsonl",
+    "predictions.partial.jsonl",
+)
 
 
 @dataclass(frozen=True)
@@ -85,23 +92,42 @@ class PredictionRecord:
         return ParseResult(relations=self.relations, unreadable=self.unreadable, unknown_labels=self.unknown_labels)
 
     def to_json(self) -> dict:
-        return {"id": self.id, "output": self.output,
-                "relations": [{"label": r.label, "args": list(r.args)} for r in self.relations],
-                "parse_status": "ok" if not (self.unreadable or self.unknown_labels) else "partial",
-                "unreadable": self.unreadable, "unknown_labels": self.unknown_labels,
-                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens, "seconds": self.seconds,
-                "correct": list(self.correct), "missed": list(self.missed), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+        return {
+            "id": self.id,
+            "output": self.output,
+            "relations": [{"label": r.label, "args": list(r.args)} for r in self.relations],
+            "parse_status": "ok" if not (self.unreadable or self.unknown_labels) else "partial",
+            "unreadable": self.unreadable,
+            "unknown_labels": self.unknown_labels,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "seconds": self.seconds,
+            "correct": list(self.correct),
+            "missed": list(self.missed),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
 
     @classmethod
     def from_json(cls, row: dict) -> "PredictionRecord":
-        return cls(id=str(row["id"]), output=str(row["output"]),
-                   relations=tuple(ParsedRelation(str(r["label"]), tuple(str(a) for a in r["args"]))
-                                   for r in row.get("relations", [])),
-                   unreadable=int(row.get("unreadable", 0)), unknown_labels=int(row.get("unknown_labels", 0)),
-                   input_tokens=int(row.get("input_tokens", 0)), output_tokens=int(row.get("output_tokens", 0)),
-                   seconds=float(row.get("seconds", 0.0)), correct=tuple(bool(c) for c in row.get("correct", [])),
-                   missed=tuple(row.get("missed", [])), tp=int(row.get("tp", 0)), fp=int(row.get("fp", 0)),
-                   fn=int(row.get("fn", 0)))
+        return cls(
+            id=str(row["id"]),
+            output=str(row["output"]),
+            relations=tuple(
+                ParsedRelation(str(r["label"]), tuple(str(a) for a in r["args"])) for r in row.get("relations", [])
+            ),
+            unreadable=int(row.get("unreadable", 0)),
+            unknown_labels=int(row.get("unknown_labels", 0)),
+            input_tokens=int(row.get("input_tokens", 0)),
+            output_tokens=int(row.get("output_tokens", 0)),
+            seconds=float(row.get("seconds", 0.0)),
+            correct=tuple(bool(c) for c in row.get("correct", [])),
+            missed=tuple(row.get("missed", [])),
+            tp=int(row.get("tp", 0)),
+            fp=int(row.get("fp", 0)),
+            fn=int(row.get("fn", 0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -145,8 +171,9 @@ def read_run(path: str | Path) -> Run:
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         metrics = json.loads((path / METRICS).read_text(encoding="utf-8"))
-        predictions = tuple(PredictionRecord.from_json(json.loads(line))
-                            for _, line in iter_lines(path / PREDICTIONS) if line.strip())
+        predictions = tuple(
+            PredictionRecord.from_json(json.loads(line)) for _, line in iter_lines(path / PREDICTIONS) if line.strip()
+        )
     except (OSError, ValueError, KeyError, TypeError, DataError) as exc:
         raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
     return Run(path=path, manifest=manifest, metrics=metrics, predictions=predictions)
@@ -198,9 +225,11 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
 
     for key in ("dataset", "split", "data_hash"):
         if run_a.manifest.get(key) != run_b.manifest.get(key):
-            raise RunError(f"{run_a.path} and {run_b.path} are over different documents ({key}: "
-                           f"{run_a.manifest.get(key)!r} vs {run_b.manifest.get(key)!r}); compare runs of the same "
-                           f"dataset, split and data.")
+            raise RunError(
+                f"{run_a.path} and {run_b.path} are over different documents ({key}: "
+                f"{run_a.manifest.get(key)!r} vs {run_b.manifest.get(key)!r}); compare runs of the same "
+                f"dataset, split and data."
+            )
     ids_a, ids_b = [p.id for p in run_a.predictions], [p.id for p in run_b.predictions]
     if ids_a != ids_b:
         raise RunError(f"{run_a.path} and {run_b.path} list different documents; compare runs over the same ones.")
@@ -209,9 +238,16 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
     difference, low, high = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
     p_value = randomization_test(counts_a, counts_b, samples=max(samples, 1000), seed=seed)
 
-    agreement = {"documents": len(ids_a), "same_relations": 0, "a_more_correct": 0, "b_more_correct": 0,
-                 "gold_found_by_both": 0, "gold_found_only_by_a": 0, "gold_found_only_by_b": 0,
-                 "gold_missed_by_both": 0}
+    agreement = {
+        "documents": len(ids_a),
+        "same_relations": 0,
+        "a_more_correct": 0,
+        "b_more_correct": 0,
+        "gold_found_by_both": 0,
+        "gold_found_only_by_a": 0,
+        "gold_found_only_by_b": 0,
+        "gold_missed_by_both": 0,
+    }
     for a, b in zip(run_a.predictions, run_b.predictions):
         agreement["same_relations"] += set(a.relations) == set(b.relations)
         agreement["a_more_correct"] += a.tp > b.tp
@@ -226,9 +262,24 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
 
     def summary(run: Run) -> dict:
         micro = run.metrics["micro"]
-        return {"run": str(run.path), "model": run.manifest["model"]["name"], "micro_f1": micro["f1"],
-                "precision": micro["precision"], "recall": micro["recall"], "macro_f1": run.metrics["macro_f1"]}
+        return {
+            "run": str(run.path),
+            "model": run.manifest["model"]["name"],
+            "micro_f1": micro["f1"],
+            "precision": micro["precision"],
+            "recall": micro["recall"],
+            "macro_f1": run.metrics["macro_f1"],
+        }
 
-    return {"dataset": run_a.manifest["dataset"], "split": run_a.manifest["split"], "a": summary(run_a),
-            "b": summary(run_b), "difference_b_minus_a": difference, "ci95": [low, high], "p_value": p_value,
-            "bootstrap_samples": samples, "seed": seed, "agreement": agreement}
+    return {
+        "dataset": run_a.manifest["dataset"],
+        "split": run_a.manifest["split"],
+        "a": summary(run_a),
+        "b": summary(run_b),
+        "difference_b_minus_a": difference,
+        "ci95": [low, high],
+        "p_value": p_value,
+        "bootstrap_samples": samples,
+        "seed": seed,
+        "agreement": agreement,
+    }

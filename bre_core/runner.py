@@ -17,8 +17,16 @@ from bre_core import __version__
 from bre_core.config import ModelSpec, ModelsFile, resolve_model
 from bre_core.datasets import load_documents, split_seed_used
 from bre_core.errors import BreError, RunError
-from bre_core.results import (PredictionRecord, Run, append_partial, finalize_run, is_complete, read_partial,
-                              read_run, run_name)
+from bre_core.results import (
+    PredictionRecord,
+    Run,
+    append_partial,
+    finalize_run,
+    is_complete,
+    read_partial,
+    read_run,
+    run_name,
+)
 from bre_core.schema import Document, ParsedRelation
 from bre_core.scoring import judge, score
 from bre_core.tasks import Task, get_task
@@ -35,10 +43,23 @@ def documents_hash(task: Task, documents: Sequence[Document]) -> str:
     return digest.hexdigest()
 
 
-def evaluate(model: str | ModelSpec, dataset: str, split: str, out: str | Path, *, data_dir=None,
-             limit: int | None = None, batch_size: int | None = None, max_new_tokens: int | None = None,
-             split_seed: int = 42, models_file: ModelsFile | None = None, loaded=None, device=None,
-             chunk_size: int | None = None, progress: bool = True) -> Run:
+def evaluate(
+    model: str | ModelSpec,
+    dataset: str,
+    split: str,
+    out: str | Path,
+    *,
+    data_dir=None,
+    limit: int | None = None,
+    batch_size: int | None = None,
+    max_new_tokens: int | None = None,
+    split_seed: int = 42,
+    models_file: ModelsFile | None = None,
+    loaded=None,
+    device=None,
+    chunk_size: int | None = None,
+    progress: bool = True,
+) -> Run:
     """Generate, parse and score `model` on a split; write the run folder under `out` and return it.
 
     A complete run with the same settings is returned as it is. An interrupted one resumes: the documents
@@ -58,17 +79,23 @@ def evaluate(model: str | ModelSpec, dataset: str, split: str, out: str | Path, 
     max_new_tokens = max_new_tokens or default_max_new_tokens(spec)
     setting = "zero-shot" if limit is None else f"zero-shot-first{limit}"
     folder = Path(out) / run_name(Path(spec.name).name, dataset, split, setting)
-    identity = {"model": spec.model_dump(), "dataset": dataset, "split": split,
-                "split_seed": split_seed_used(dataset, split_seed), "documents": len(documents),
-                "data_hash": documents_hash(task, documents), "task_version": task.version,
-                "max_new_tokens": max_new_tokens, "setting": setting}
+    identity = {
+        "model": spec.model_dump(),
+        "dataset": dataset,
+        "split": split,
+        "split_seed": split_seed_used(dataset, split_seed),
+        "documents": len(documents),
+        "data_hash": documents_hash(task, documents),
+        "task_version": task.version,
+        "max_new_tokens": max_new_tokens,
+        "setting": setting,
+    }
     if is_complete(folder):
         run = read_run(folder)
         if {k: run.manifest.get(k) for k in identity} == identity:
             log.info("%s is complete already; nothing to do", folder)
             return run
-        raise RunError(f"{folder} holds a complete run with other settings or data; choose another --out or "
-                       f"delete it.")
+        raise RunError(f"{folder} holds a complete run with other settings or data; choose another --out or delete it.")
     started = time.perf_counter()
     loaded = loaded or load_model(spec, device=device)  # before the folder is made: a failed load leaves nothing
     load_seconds = time.perf_counter() - started
@@ -77,15 +104,22 @@ def evaluate(model: str | ModelSpec, dataset: str, split: str, out: str | Path, 
     done = {record.id: record for record in read_partial(folder)}
     todo = [d for d in documents if d.id not in done]
     if done:
-        log.info("resuming %s: %d of %d documents already done", folder.name, len(documents) - len(todo), len(documents))
+        log.info(
+            "resuming %s: %d of %d documents already done", folder.name, len(documents) - len(todo), len(documents)
+        )
     # Small batches on a CPU, large on a GPU, where batch 1 is launch-bound (bench/RESULTS.md).
     batch_size = batch_size or (64 if loaded.device.type == "cuda" else 16)
     chunk_size = chunk_size or max(64, batch_size * 4)
     generation_started = time.perf_counter()
-    with tqdm(total=len(documents), initial=len(documents) - len(todo), disable=not progress,
-              desc=f"{spec.name} on {dataset} {split}", unit="doc") as bar:
+    with tqdm(
+        total=len(documents),
+        initial=len(documents) - len(todo),
+        disable=not progress,
+        desc=f"{spec.name} on {dataset} {split}",
+        unit="doc",
+    ) as bar:
         for start in range(0, len(todo), chunk_size):
-            chunk = todo[start:start + chunk_size]
+            chunk = todo[start : start + chunk_size]
             generations = generate(loaded, [task.source(d) for d in chunk], max_new_tokens, batch_size)
             records = [_record(task, d, g) for d, g in zip(chunk, generations)]
             append_partial(folder, records)  # durable before the next chunk: a kill loses one chunk at most
@@ -95,15 +129,20 @@ def evaluate(model: str | ModelSpec, dataset: str, split: str, out: str | Path, 
 
     records = [done[d.id] for d in documents]
     result = score(task, documents, {r.id: r.parse_result() for r in records})
-    manifest = {**identity, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "decoding": {"strategy": "greedy", "num_beams": 1, "max_new_tokens": max_new_tokens,
-                             "batch_size": batch_size},
-                "environment": _environment(loaded),
-                "timings": {"load_seconds": round(load_seconds, 3),
-                            "generation_seconds": round(generation_seconds, 3),
-                            "documents_generated": len(todo), "resumed_documents": len(documents) - len(todo),
-                            "docs_per_s": round(len(todo) / generation_seconds, 3) if todo and generation_seconds else None,
-                            "output_tokens": sum(r.output_tokens for r in records)}}
+    manifest = {
+        **identity,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "decoding": {"strategy": "greedy", "num_beams": 1, "max_new_tokens": max_new_tokens, "batch_size": batch_size},
+        "environment": _environment(loaded),
+        "timings": {
+            "load_seconds": round(load_seconds, 3),
+            "generation_seconds": round(generation_seconds, 3),
+            "documents_generated": len(todo),
+            "resumed_documents": len(documents) - len(todo),
+            "docs_per_s": round(len(todo) / generation_seconds, 3) if todo and generation_seconds else None,
+            "output_tokens": sum(r.output_tokens for r in records),
+        },
+    }
     finalize_run(folder, manifest, result.to_dict(), records)
     (folder / PENDING).unlink(missing_ok=True)
     log.info("%s: micro-F1 %.4f over %d documents -> %s", spec.name, result.micro.f1, len(documents), folder)
@@ -120,8 +159,10 @@ def _claim(folder: Path, identity: dict) -> None:
             previous = None
         if previous == identity:
             return
-        raise RunError(f"{folder} holds an interrupted run with other settings or data; rerun it with the same "
-                       f"options to resume, or delete the folder.")
+        raise RunError(
+            f"{folder} holds an interrupted run with other settings or data; rerun it with the same "
+            f"options to resume, or delete the folder."
+        )
     from bre_core.atomic import write_text_atomic
 
     write_text_atomic(pending, json.dumps(identity, indent=2) + "\n")
@@ -130,11 +171,21 @@ def _claim(folder: Path, identity: dict) -> None:
 def _record(task: Task, document: Document, generation) -> PredictionRecord:
     parse = task.parse(generation.text)
     verdict = judge(task, document, parse)
-    return PredictionRecord(id=document.id, output=generation.text, relations=parse.relations,
-                            unreadable=parse.unreadable, unknown_labels=parse.unknown_labels,
-                            input_tokens=generation.input_tokens, output_tokens=generation.output_tokens,
-                            seconds=round(generation.seconds, 4), correct=verdict.correct, missed=verdict.missed,
-                            tp=verdict.tp, fp=verdict.fp, fn=verdict.fn)
+    return PredictionRecord(
+        id=document.id,
+        output=generation.text,
+        relations=parse.relations,
+        unreadable=parse.unreadable,
+        unknown_labels=parse.unknown_labels,
+        input_tokens=generation.input_tokens,
+        output_tokens=generation.output_tokens,
+        seconds=round(generation.seconds, 4),
+        correct=verdict.correct,
+        missed=verdict.missed,
+        tp=verdict.tp,
+        fp=verdict.fp,
+        fn=verdict.fn,
+    )
 
 
 def _environment(loaded) -> dict:
@@ -142,22 +193,34 @@ def _environment(loaded) -> dict:
     import transformers
 
     device = loaded.device
-    hardware = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    return {"bre": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "device": str(device), "dtype": str(loaded.dtype).replace("torch.", ""),
-            "hardware": hardware, "cpu_threads": torch.get_num_threads(), "git_commit": _git_commit()}
+    hardware = (
+        torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    )
+    return {
+        "bre": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": str(device),
+        "dtype": str(loaded.dtype).replace("torch.", ""),
+        "hardware": hardware,
+        "cpu_threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+    }
 
 
 def _git_commit() -> str | None:
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(__file__).resolve().parent)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 # --- side by side ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Side:
@@ -187,8 +250,16 @@ class Comparison:
     gold: tuple[dict, ...] | None = field(default=None)
 
 
-def compare(model_a: ModelSpec, model_b: ModelSpec, task: Task, inputs: Sequence[Document | str], *, cache,
-            batch_size: int = 16, max_new_tokens: int | None = None) -> list[Comparison]:
+def compare(
+    model_a: ModelSpec,
+    model_b: ModelSpec,
+    task: Task,
+    inputs: Sequence[Document | str],
+    *,
+    cache,
+    batch_size: int = 16,
+    max_new_tokens: int | None = None,
+) -> list[Comparison]:
     """Run both models over `inputs` (both held loaded by `cache`) and pair their parsed relations per input.
 
     A model that cannot be loaded or fails sets `error` on its own side only.
@@ -221,19 +292,34 @@ def compare(model_a: ModelSpec, model_b: ModelSpec, task: Task, inputs: Sequence
         gold = None
         if document is not None:
             entities = document.entity_map()
-            gold = tuple({"label": r.label, "args": [task.argument(entities[a]) for a in r.args]}
-                         for r in task.distinct_relations(document))
-        rows.append(Comparison(id=document.id if document else f"text-{i + 1}",
-                               text=document.text if document else str(item), a=sides["a"][i], b=sides["b"][i],
-                               gold=gold))
+            gold = tuple(
+                {"label": r.label, "args": [task.argument(entities[a]) for a in r.args]}
+                for r in task.distinct_relations(document)
+            )
+        rows.append(
+            Comparison(
+                id=document.id if document else f"text-{i + 1}",
+                text=document.text if document else str(item),
+                a=sides["a"][i],
+                b=sides["b"][i],
+                gold=gold,
+            )
+        )
     return rows
 
 
 def _side(name: str, task: Task, document: Document | None, generation) -> Side:
     parse = task.parse(generation.text)
-    side = Side(model=name, output=generation.text, relations=parse.relations, unreadable=parse.unreadable,
-                unknown_labels=parse.unknown_labels, input_tokens=generation.input_tokens,
-                output_tokens=generation.output_tokens, seconds=generation.seconds)
+    side = Side(
+        model=name,
+        output=generation.text,
+        relations=parse.relations,
+        unreadable=parse.unreadable,
+        unknown_labels=parse.unknown_labels,
+        input_tokens=generation.input_tokens,
+        output_tokens=generation.output_tokens,
+        seconds=generation.seconds,
+    )
     if document is not None:
         verdict = judge(task, document, parse)
         side.correct, side.missed = verdict.correct, verdict.missed

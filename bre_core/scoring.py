@@ -40,8 +40,9 @@ class Score:
     documents: int
     missing: int = 0  # documents without a prediction, scored as empty output
     # (tp, fp, fn) per document, in document order: what the paired tests resample.
-    per_document: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64), repr=False,
-                                     compare=False)
+    per_document: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 3), dtype=np.int64), repr=False, compare=False
+    )
 
     def to_dict(self) -> dict:
         return {
@@ -85,8 +86,13 @@ def judge(task: Task, document: Document, parse: ParseResult) -> Judgement:
     for relation in task.distinct_relations(document):
         key = task.gold_key(relation, entities)
         if key not in predicted:
-            missed.append({"label": relation.label, "args": [task.argument(entities[a]) for a in relation.args],
-                           "key": key_to_json(key)})
+            missed.append(
+                {
+                    "label": relation.label,
+                    "args": [task.argument(entities[a]) for a in relation.args],
+                    "key": key_to_json(key),
+                }
+            )
     return Judgement(correct, tuple(missed), len(gold & predicted), len(predicted - gold), len(gold - predicted))
 
 
@@ -120,9 +126,17 @@ def score(task: Task, documents: Sequence[Document], parses: Mapping[str, ParseR
     tp, fp, fn = (int(x) for x in per_document.sum(axis=0)) if len(documents) else (0, 0, 0)
     classes = {label: PRF.from_counts(*counts) for label, counts in per_class.items()}
     macro = sum(prf.f1 for prf in classes.values()) / len(classes) if classes else 0.0
-    return Score(micro=PRF.from_counts(tp, fp, fn), macro_f1=macro, per_class=classes,
-                 parse_failures=unreadable + unknown, unreadable=unreadable, unknown_labels=unknown,
-                 documents=len(documents), missing=missing, per_document=per_document)
+    return Score(
+        micro=PRF.from_counts(tp, fp, fn),
+        macro_f1=macro,
+        per_class=classes,
+        parse_failures=unreadable + unknown,
+        unreadable=unreadable,
+        unknown_labels=unknown,
+        documents=len(documents),
+        missing=missing,
+        per_document=per_document,
+    )
 
 
 def score_outputs(task: Task, documents: Sequence[Document], outputs: Mapping[str, str]) -> Score:
@@ -137,6 +151,7 @@ def format_ceiling(task: Task, documents: Sequence[Document]) -> Score:
 
 # --- paired tests over documents ------------------------------------------------------------------
 
+
 def _micro_f1(counts: np.ndarray) -> np.ndarray:
     """Micro-F1 from summed (tp, fp, fn) along the last axis; 0 where there is nothing to count."""
     tp, fp, fn = counts[..., 0], counts[..., 1], counts[..., 2]
@@ -147,8 +162,10 @@ def _micro_f1(counts: np.ndarray) -> np.ndarray:
 def _paired(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 3:
-        raise ValueError(f"Paired tests need two (documents x 3) count arrays of the same shape, got "
-                         f"{a.shape} and {b.shape}: score both prediction sets on the same documents.")
+        raise ValueError(
+            f"Paired tests need two (documents x 3) count arrays of the same shape, got "
+            f"{a.shape} and {b.shape}: score both prediction sets on the same documents."
+        )
     return a, b
 
 
@@ -158,8 +175,9 @@ def micro_f1_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(_micro_f1(b.sum(axis=0)) - _micro_f1(a.sum(axis=0)))
 
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0,
-                     confidence: float = 0.95) -> tuple[float, float, float]:
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float, float]:
     """(difference, low, high): micro-F1(B) - micro-F1(A) with a percentile bootstrap CI over documents."""
     a, b = _paired(a, b)
     rng = np.random.default_rng(seed)
@@ -167,7 +185,7 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, samples: int = 1000, seed: in
     differences = np.empty(samples)
     for start in range(0, samples, 256):  # chunks keep memory flat for large corpora
         rows = rng.integers(0, n, size=(min(256, samples - start), n)) if n else np.zeros((0, 0), int)
-        differences[start:start + len(rows)] = _micro_f1(b[rows].sum(axis=1)) - _micro_f1(a[rows].sum(axis=1))
+        differences[start : start + len(rows)] = _micro_f1(b[rows].sum(axis=1)) - _micro_f1(a[rows].sum(axis=1))
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail]) if n else (0.0, 0.0)
     return micro_f1_difference(a, b), float(low), float(high)

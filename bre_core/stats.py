@@ -27,13 +27,15 @@ def split_stats(dataset: str, documents: Sequence[Document]) -> dict:
     }
 
 
-def dataset_stats(dataset: str, data_dir=None, *, splits: Sequence[str] = SPLITS, source: str = "files",
-                  split_seed: int = 42) -> dict:
+def dataset_stats(
+    dataset: str, data_dir=None, *, splits: Sequence[str] = SPLITS, source: str = "files", split_seed: int = 42
+) -> dict:
     """{"dataset": NAME, "split_seed": seed or None, "splits": {split: split_stats}} for the requested splits."""
     return {
         "dataset": dataset,
         "split_seed": split_seed_used(dataset, split_seed),
-        "splits": {split: split_stats(dataset, load_documents(dataset, split, data_dir, source=source,
-                                                               split_seed=split_seed))
-                   for split in splits},
+        "splits": {
+            split: split_stats(dataset, load_documents(dataset, split, data_dir, source=source, split_seed=split_seed))
+            for split in splits
+        },
     }

@@ -11,8 +11,9 @@ from bre_core.cli import main
 
 def run_cli(*args, cwd=None):
     """Run `python -m bre_core ...` in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "bre_core", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bre_core", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
 
 
 def test_stats_json_on_fixtures(fixture_data, capsys):
@@ -48,8 +49,23 @@ def test_stats_table_on_real_corpus(shared_data):
 
 def test_export_writes_one_line_per_document(fixture_data, tmp_path, capsys):
     out = tmp_path / "export" / "ddi-test.jsonl"
-    assert main(["data", "export", "--dataset", "ddi", "--split", "test", "--data-dir", str(fixture_data),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "export",
+                "--dataset",
+                "ddi",
+                "--split",
+                "test",
+                "--data-dir",
+                str(fixture_data),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in rows] == ["Lithium_ddi", "Water_ddi"]
     assert set(rows[0]) == {"id", "text", "source", "target", "relations"}
@@ -72,15 +88,38 @@ def write_predictions(path, rows):
 
 
 def test_score_json(fixture_data, tmp_path):
-    predictions = write_predictions(tmp_path / "p.jsonl", [
-        {"id": "9001", "output": "The relation between Cisplatin and nephrotoxicity exists; "
-                                 "The relation between Cisplatin and hypotension exists."}])
-    result = run_cli("score", "--dataset", "cdr", "--split", "train", "--data-dir", fixture_data,
-                     "--predictions", predictions, "--json")
+    predictions = write_predictions(
+        tmp_path / "p.jsonl",
+        [
+            {
+                "id": "9001",
+                "output": "The relation between Cisplatin and nephrotoxicity exists; "
+                "The relation between Cisplatin and hypotension exists.",
+            }
+        ],
+    )
+    result = run_cli(
+        "score",
+        "--dataset",
+        "cdr",
+        "--split",
+        "train",
+        "--data-dir",
+        fixture_data,
+        "--predictions",
+        predictions,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["micro"] == {"precision": 0.5, "recall": pytest.approx(1 / 3), "f1": pytest.approx(0.4),
-                               "tp": 1, "fp": 1, "fn": 2}
+    assert report["micro"] == {
+        "precision": 0.5,
+        "recall": pytest.approx(1 / 3),
+        "f1": pytest.approx(0.4),
+        "tp": 1,
+        "fp": 1,
+        "fn": 2,
+    }
     assert report["macro_f1"] == pytest.approx(0.4)
     assert report["per_class"]["CID"]["tp"] == 1
     assert (report["parse_failures"], report["documents"], report["missing"]) == (0, 2, 1)
@@ -88,20 +127,40 @@ def test_score_json(fixture_data, tmp_path):
 
 def test_score_text_report(fixture_data, tmp_path, capsys):
     predictions = write_predictions(tmp_path / "p.jsonl", [{"id": "t2", "output": "nonsense"}])
-    assert main(["score", "--dataset", "dce", "--split", "test", "--data-dir", str(fixture_data),
-                 "--predictions", str(predictions)]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--dataset",
+                "dce",
+                "--split",
+                "test",
+                "--data-dir",
+                str(fixture_data),
+                "--predictions",
+                str(predictions),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "2 documents, 1 without a prediction, 1 parse failures (1 unreadable, 0 unknown labels)" in out
     assert "micro  P 0.0000  R 0.0000  F1 0.0000  (TP 0, FP 0, FN 2)" in out
 
 
-@pytest.mark.parametrize("content,message", [
-    ('{"id": "t1", "output": "x"}\n{"id": "zzz", "output": "y"}\n', "line 2: id 'zzz' is not a document of this split"),
-    ('{"id": "t1", "output": "x"}\n{"id": "t1", "output": "y"}\n', "line 2: id 't1' appears a second time"),
-    ('{"id": "t1", "output": "x"}\n{"id": "t2", "out\n', "line 2: not valid JSON"),
-    ('{"id": "t1"}\n', 'line 1: expected an object with keys "id" and "output"'),
-    ('{"id": "t1", "output": 3}\n', 'line 1: "output" must be a string'),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (
+            '{"id": "t1", "output": "x"}\n{"id": "zzz", "output": "y"}\n',
+            "line 2: id 'zzz' is not a document of this split",
+        ),
+        ('{"id": "t1", "output": "x"}\n{"id": "t1", "output": "y"}\n', "line 2: id 't1' appears a second time"),
+        ('{"id": "t1", "output": "x"}\n{"id": "t2", "out\n', "line 2: not valid JSON"),
+        ('{"id": "t1"}\n', 'line 1: expected an object with keys "id" and "output"'),
+        ('{"id": "t1", "output": 3}\n', 'line 1: "output" must be a string'),
+    ],
+)
 def test_score_rejects_bad_prediction_lines(fixture_data, tmp_path, content, message):
     path = tmp_path / "p.jsonl"
     path.write_text(content)
@@ -118,8 +177,17 @@ def test_errors_are_one_clear_line_and_exit_2(fixture_data, tmp_path):
     assert missing.returncode == 2
     assert "CDR_TestSet.PubTator.txt: missing cdr file" in missing.stderr
     assert "data download --dataset cdr" in missing.stderr
-    no_file = run_cli("score", "--dataset", "dce", "--split", "test", "--data-dir", fixture_data,
-                      "--predictions", tmp_path / "absent.jsonl")
+    no_file = run_cli(
+        "score",
+        "--dataset",
+        "dce",
+        "--split",
+        "test",
+        "--data-dir",
+        fixture_data,
+        "--predictions",
+        tmp_path / "absent.jsonl",
+    )
     assert no_file.returncode == 2 and "no such predictions file" in no_file.stderr
 
 

@@ -35,8 +35,15 @@ def test_shipped_models_file_loads_with_its_metadata():
     models = load_models_file()
     assert len(models.models) == 19
     flan = models.get("flan-t5-base")
-    assert (flan.hub_id, flan.path, flan.architecture, flan.params, flan.domain, flan.ift, flan.family) == \
-        ("google/flan-t5-base", None, "seq2seq", "248M", "general", "general", "t5")
+    assert (flan.hub_id, flan.path, flan.architecture, flan.params, flan.domain, flan.ift, flan.family) == (
+        "google/flan-t5-base",
+        None,
+        "seq2seq",
+        "248M",
+        "general",
+        "general",
+        "t5",
+    )
     assert models.get("biomedlm").architecture == "causal"
     assert models.default_pair == ("flan-t5-base", "in-boxbart")
     assert models.pairs["rq1"][4] == ("gpt2-medium", "biogpt")
@@ -50,12 +57,17 @@ def test_models_file_from_environment(tmp_path, monkeypatch):
 
 
 def test_unknown_key_names_file_line_key_and_allowed_keys(tmp_path):
-    text = MODELS_YAML.replace("params: 220M, domain: general, ift: none, family: t5}",
-                               "params: 220M, domian: general, ift: none, family: t5}", 1)
+    text = MODELS_YAML.replace(
+        "params: 220M, domain: general, ift: none, family: t5}",
+        "params: 220M, domian: general, ift: none, family: t5}",
+        1,
+    )
     error = error_for(tmp_path, text)
     line = line_of(text, "domian")
-    assert f"models.yaml, line {line}: models[1].domian: unknown key (did you mean 'domain'?); allowed: name, " \
-           f"hub_id, path, revision, architecture, params, domain, ift, family" in str(error)
+    assert (
+        f"models.yaml, line {line}: models[1].domian: unknown key (did you mean 'domain'?); allowed: name, "
+        f"hub_id, path, revision, architecture, params, domain, ift, family" in str(error)
+    )
     assert f"models.yaml, line {line}: models[1].domain: required key missing" in str(error)
     assert error.line == line and error.path == tmp_path / "models.yaml"
 
@@ -63,8 +75,10 @@ def test_unknown_key_names_file_line_key_and_allowed_keys(tmp_path):
 def test_bad_value_names_the_choices(tmp_path):
     text = MODELS_YAML.replace("architecture: causal, params: 355M", "architecture: decoder, params: 355M")
     error = error_for(tmp_path, text)
-    assert f"line {line_of(text, 'architecture: decoder')}: models[13].architecture: Input should be 'seq2seq' or 'causal' " \
-           f"(got 'decoder')" in str(error)
+    assert (
+        f"line {line_of(text, 'architecture: decoder')}: models[13].architecture: Input should be 'seq2seq' or 'causal' "
+        f"(got 'decoder')" in str(error)
+    )
 
 
 def test_hub_id_and_path_are_exclusive(tmp_path):
@@ -77,15 +91,19 @@ def test_hub_id_and_path_are_exclusive(tmp_path):
 def test_duplicate_names_are_rejected(tmp_path):
     text = MODELS_YAML.replace("- {name: t5-large, hub_id: t5-large,", "- {name: t5-base, hub_id: t5-large,")
     error = error_for(tmp_path, text)
-    assert str(error).endswith(f"models.yaml, line {line_of(text, 'hub_id: t5-large')}: models[2].name: duplicate "
-                               f"model name 't5-base' (also models[1]); names must be unique")
+    assert str(error).endswith(
+        f"models.yaml, line {line_of(text, 'hub_id: t5-large')}: models[2].name: duplicate "
+        f"model name 't5-base' (also models[1]); names must be unique"
+    )
 
 
 def test_unknown_pair_name_suggests_the_closest(tmp_path):
     text = MODELS_YAML.replace("[t5-base, scifive-base]", "[t5-base, scifive-bse]")
     error = error_for(tmp_path, text)
-    assert f"line {line_of(text, 'scifive-bse')}: pairs.rq1[0][1]: Unknown model 'scifive-bse'. Did you mean " \
-           f"'scifive-base'? Available: t5-small, t5-base" in str(error)
+    assert (
+        f"line {line_of(text, 'scifive-bse')}: pairs.rq1[0][1]: Unknown model 'scifive-bse'. Did you mean "
+        f"'scifive-base'? Available: t5-small, t5-base" in str(error)
+    )
     error = error_for(tmp_path, MODELS_YAML.replace("default_pair: [flan-t5-base,", "default_pair: [flan-t5,"))
     assert "default_pair[0]: Unknown model 'flan-t5'." in str(error)
 
@@ -135,8 +153,13 @@ def test_resolve_by_name_and_unknown_names():
 def test_resolve_a_local_folder(tmp_path, encoder_decoder, architecture):
     (tmp_path / "config.json").write_text(json.dumps({"is_encoder_decoder": encoder_decoder, "model_type": "bart"}))
     spec = resolve_model(str(tmp_path), load_models_file())
-    assert (spec.path, spec.hub_id, spec.architecture, spec.family, spec.domain) == \
-        (str(tmp_path.resolve()), None, architecture, "bart", None)
+    assert (spec.path, spec.hub_id, spec.architecture, spec.family, spec.domain) == (
+        str(tmp_path.resolve()),
+        None,
+        architecture,
+        "bart",
+        None,
+    )
     with pytest.raises(UnknownNameError):  # the app names listed models only
         resolve_model(str(tmp_path), load_models_file(), allow_path=False)
 

@@ -18,14 +18,17 @@ def distinct(dataset, documents):
 
 # --- fixtures (run everywhere) ------------------------------------------------------------------
 
+
 def test_chemprot_fixture(fixture_data):
     train = load_documents("chemprot", "train", fixture_data)
     assert [d.id for d in train] == ["1001", "1002"]
     first = train[0]
-    assert first.text == ("Aspirin inhibits COX-2 in platelets. Aspirin and salicylate downregulate COX-2 and "
-                          "upregulate NF-kB. Ibuprofen is an antagonist of PPAR gamma.")
+    assert first.text == (
+        "Aspirin inhibits COX-2 in platelets. Aspirin and salicylate downregulate COX-2 and "
+        "upregulate NF-kB. Ibuprofen is an antagonist of PPAR gamma."
+    )
     for entity in first.entities:  # offsets count over title + " " + abstract
-        (start, end), = entity.spans
+        ((start, end),) = entity.spans
         assert first.text[start:end] == entity.names[0]
     assert len(first.entities) == 8
     assert first.relations[0] == Relation("CPR:4", ("T1", "T2"))
@@ -54,7 +57,12 @@ def test_ddi_fixture_seeded_validation(fixture_data):
     validation = load_documents("ddi", "validation", fixture_data)
     assert len(train) == 4 and len(validation) == 1  # round(5 * 0.2) = 1
     assert {d.id for d in train} | {d.id for d in validation} == {
-        "Aspirin_ddi", "Ketoconazole_ddi", "Plenaxis_ddi", "Digoxin_ddi", "Antacids_ddi"}
+        "Aspirin_ddi",
+        "Ketoconazole_ddi",
+        "Plenaxis_ddi",
+        "Digoxin_ddi",
+        "Antacids_ddi",
+    }
     assert not {d.id for d in train} & {d.id for d in validation}
     again = load_documents("ddi", "validation", fixture_data)
     assert [d.id for d in again] == [d.id for d in validation]
@@ -97,6 +105,7 @@ def test_every_corpus_lists_its_files():
 
 
 # --- bad input ------------------------------------------------------------------------------------
+
 
 def test_unknown_names_suggest_the_right_one(fixture_data):
     with pytest.raises(UnknownNameError, match="Did you mean 'chemprot'.*Available: cdr, chemprot, dce, ddi"):

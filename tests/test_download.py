@@ -35,6 +35,7 @@ def sha256(data: bytes) -> str:
 
 # --- a local HTTP server ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Mirror:
     url: str
@@ -92,10 +93,17 @@ def leftovers(data_dir: Path) -> list[str]:
 
 # --- small DCE fixtures with their checksums patched in ----------------------------------------------------
 
-DCE_ROW = {"doc_id": "d1", "sentence": "aspirin and heparin together", "paragraph": "p", "source": "s",
-           "spans": [{"span_id": 0, "text": "aspirin", "start": 0, "end": 7, "token_start": 0, "token_end": 1},
-                     {"span_id": 1, "text": "heparin", "start": 12, "end": 19, "token_start": 2, "token_end": 3}],
-           "rels": [{"class": "POS", "spans": [0, 1], "is_context_needed": False}]}
+DCE_ROW = {
+    "doc_id": "d1",
+    "sentence": "aspirin and heparin together",
+    "paragraph": "p",
+    "source": "s",
+    "spans": [
+        {"span_id": 0, "text": "aspirin", "start": 0, "end": 7, "token_start": 0, "token_end": 1},
+        {"span_id": 1, "text": "heparin", "start": 12, "end": 19, "token_start": 2, "token_end": 3},
+    ],
+    "rels": [{"class": "POS", "spans": [0, 1], "is_context_needed": False}],
+}
 DCE_FILES = {
     "final_train_set.jsonl": (json.dumps(DCE_ROW) + "\n").encode(),
     "final_test_set.jsonl": (json.dumps(DCE_ROW) + "\n" + json.dumps({**DCE_ROW, "doc_id": "d2"}) + "\n").encode(),
@@ -114,6 +122,7 @@ def dce_release(mirror, monkeypatch):
 
 # --- tests that need no shared data ---------------------------------------------------------------------
 
+
 def test_every_file_a_loader_reads_is_downloaded_with_a_recorded_checksum():
     for name in DATASETS:
         assert set(dataset_files(name)) <= set(expected_files(name)), name
@@ -130,15 +139,18 @@ def test_unknown_dataset_name_is_refused_before_any_download(tmp_path):
 
 
 def test_mirror_urls_use_the_published_file_names():
-    sources = {name: [source_url(s, "http://mirror.example/corpora/") for s in download.SOURCES[name]]
-               for name in DATASETS}
+    sources = {
+        name: [source_url(s, "http://mirror.example/corpora/") for s in download.SOURCES[name]] for name in DATASETS
+    }
     assert sources == {
         "chemprot": ["http://mirror.example/corpora/ChemProt_Corpus.zip"],
         "cdr": ["http://mirror.example/corpora/CDR_Data.zip"],
         "ddi": ["http://mirror.example/corpora/DDICorpus-2013(BRAT).zip"],
-        "dce": ["http://mirror.example/corpora/final_train_set.jsonl",
-                "http://mirror.example/corpora/final_test_set.jsonl",
-                "http://mirror.example/corpora/label2idx.json"],
+        "dce": [
+            "http://mirror.example/corpora/final_train_set.jsonl",
+            "http://mirror.example/corpora/final_test_set.jsonl",
+            "http://mirror.example/corpora/label2idx.json",
+        ],
     }
     ddi = download.SOURCES["ddi"][0]
     assert source_url(ddi, None) == "https://github.com/isegura/DDICorpus/raw/master/DDICorpus-2013(BRAT).zip"
@@ -215,7 +227,9 @@ def test_http_404_names_the_url_quickly_and_removes_what_it_created(mirror, tmp_
     assert time.monotonic() - start < 5
     assert f"{mirror.url}/CDR_Data.zip answered HTTP 404" in str(err.value)
     assert "Check that the mirror serves CDR_Data.zip" in str(err.value)
-    assert "download https://github.com/JHnlp/BioCreative-V-CDR-Corpus/raw/master/CDR_Data.zip by hand" in str(err.value)
+    assert "download https://github.com/JHnlp/BioCreative-V-CDR-Corpus/raw/master/CDR_Data.zip by hand" in str(
+        err.value
+    )
     assert not (tmp_path / "new").exists()
 
 
@@ -281,7 +295,10 @@ def test_zip_without_the_expected_member_is_reported(mirror, tmp_path):
 
 
 def test_file_url_and_plain_folder_mirrors(dce_release, tmp_path):
-    for mirror_arg, data_dir in ((dce_release.folder.as_uri(), tmp_path / "a"), (str(dce_release.folder), tmp_path / "b")):
+    for mirror_arg, data_dir in (
+        (dce_release.folder.as_uri(), tmp_path / "a"),
+        (str(dce_release.folder), tmp_path / "b"),
+    ):
         paths = download_datasets(["dce"], data_dir, mirror=mirror_arg, progress=False)
         assert {p.name: p.read_bytes() for p in paths} == DCE_FILES
     assert dce_release.requests == []  # nothing went through HTTP
@@ -317,8 +334,10 @@ def _brat_zip(documents: dict[str, str], extra: dict[str, bytes] | None = None) 
 
 def test_ddi_brat_conversion_of_a_small_archive(mirror, tmp_path, monkeypatch):
     train_txt = "Aspirin and warfarin.\r\nNo effect on heparin."
-    train_ann = ("T1\tDRUG 0 7\tAspirin\nT2\tDRUG 12 20\twarfarin\n"
-                 "T3\tGROUP 22 24;29 35\tNo effect\nR1\tEFFECT Arg1:T1 Arg2:T2\n")
+    train_ann = (
+        "T1\tDRUG 0 7\tAspirin\nT2\tDRUG 12 20\twarfarin\n"
+        "T3\tGROUP 22 24;29 35\tNo effect\nR1\tEFFECT Arg1:T1 Arg2:T2\n"
+    )
     files = {
         "DDICorpusBrat/Train/MedLine/123.txt": "Drug A.",
         "DDICorpusBrat/Train/MedLine/123.ann": "",
@@ -332,18 +351,16 @@ def test_ddi_brat_conversion_of_a_small_archive(mirror, tmp_path, monkeypatch):
     junk = {"__MACOSX/DDICorpusBrat/Train/DrugBank/._Alpha_ddi.txt": b"\x00\x05\x16\x07"}
     (mirror.folder / "DDICorpus-2013(BRAT).zip").write_bytes(_brat_zip(files, junk))
     expected = {
-        "ddi/bigbio_source/train.jsonl":
-            '{"document_id": "Alpha_ddi", "text": "Nothing.", "entities": [], "relations": []}\n'
-            '{"document_id": "Zeta_ddi", "text": "Aspirin and warfarin.\\nNo effect on heparin.", "entities": ['
-            '{"offsets": [0, 7], "text": "Aspirin", "type": "DRUG", "id": "T1"}, '
-            '{"offsets": [12, 20], "text": "warfarin", "type": "DRUG", "id": "T2"}, '
-            '{"offsets": [22, 24], "text": "No", "type": "GROUP", "id": "T3"}], "relations": ['
-            '{"id": "R1", "head": {"ref_id": "T1", "role": "Arg1"}, "tail": {"ref_id": "T2", "role": "Arg2"}, '
-            '"type": "EFFECT"}]}\n'
-            '{"document_id": "123", "text": "Drug A.", "entities": [], "relations": []}\n',
-        "ddi/bigbio_source/test.jsonl":
-            '{"document_id": "Beta", "text": "Beta \\u00e9.", "entities": ['
-            '{"offsets": [0, 4], "text": "Beta", "type": "BRAND", "id": "T1"}], "relations": []}\n',
+        "ddi/bigbio_source/train.jsonl": '{"document_id": "Alpha_ddi", "text": "Nothing.", "entities": [], "relations": []}\n'
+        '{"document_id": "Zeta_ddi", "text": "Aspirin and warfarin.\\nNo effect on heparin.", "entities": ['
+        '{"offsets": [0, 7], "text": "Aspirin", "type": "DRUG", "id": "T1"}, '
+        '{"offsets": [12, 20], "text": "warfarin", "type": "DRUG", "id": "T2"}, '
+        '{"offsets": [22, 24], "text": "No", "type": "GROUP", "id": "T3"}], "relations": ['
+        '{"id": "R1", "head": {"ref_id": "T1", "role": "Arg1"}, "tail": {"ref_id": "T2", "role": "Arg2"}, '
+        '"type": "EFFECT"}]}\n'
+        '{"document_id": "123", "text": "Drug A.", "entities": [], "relations": []}\n',
+        "ddi/bigbio_source/test.jsonl": '{"document_id": "Beta", "text": "Beta \\u00e9.", "entities": ['
+        '{"offsets": [0, 4], "text": "Beta", "type": "BRAND", "id": "T1"}], "relations": []}\n',
     }
     for rel, text in expected.items():
         monkeypatch.setitem(CHECKSUMS, rel, sha256(text.encode()))
@@ -358,8 +375,11 @@ def test_ddi_brat_conversion_of_a_small_archive(mirror, tmp_path, monkeypatch):
 def test_malformed_brat_line_is_reported(mirror, tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    files = {"DDICorpusBrat/Train/DrugBank/A.txt": "Aspirin", "DDICorpusBrat/Train/DrugBank/A.ann": "T1\tDRUG zero 7\tAspirin\n",
-             "DDICorpusBrat/Test/DrugBank/B.txt": "B"}
+    files = {
+        "DDICorpusBrat/Train/DrugBank/A.txt": "Aspirin",
+        "DDICorpusBrat/Train/DrugBank/A.ann": "T1\tDRUG zero 7\tAspirin\n",
+        "DDICorpusBrat/Test/DrugBank/B.txt": "B",
+    }
     (mirror.folder / "DDICorpus-2013(BRAT).zip").write_bytes(_brat_zip(files))
     with pytest.raises(DownloadError) as err:
         download_datasets(["ddi"], data_dir, mirror=mirror.url, progress=False)
@@ -368,6 +388,7 @@ def test_malformed_brat_line_is_reported(mirror, tmp_path):
 
 
 # --- the real releases, rebuilt from the shared corpus copy --------------------------------------------
+
 
 def _zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
@@ -390,8 +411,10 @@ def _chemprot_release() -> bytes:
 
 def _cdr_release() -> bytes:
     folder = SHARED / "bc5cdr"
-    return _zip_bytes({f"CDR_Data/CDR.Corpus.v010516/{p.name}": p.read_bytes()
-                       for p in sorted(folder.glob("CDR_*"))} | {"CDR_Data/README.txt": b"readme"})
+    return _zip_bytes(
+        {f"CDR_Data/CDR.Corpus.v010516/{p.name}": p.read_bytes() for p in sorted(folder.glob("CDR_*"))}
+        | {"CDR_Data/README.txt": b"readme"}
+    )
 
 
 def _ddi_release() -> bytes:
@@ -404,9 +427,14 @@ def _ddi_release() -> bytes:
             base = f"DDICorpusBrat/{split}/{source}/{row['document_id']}"
             # The release's line breaks; text mode turns them back into the "\n" of the converted text.
             members[f"{base}.txt"] = row["text"].replace("\n", "\r\n").encode("utf-8")
-            ann = [f"{e['id']}\t{e['type']} {e['offsets'][0]} {e['offsets'][1]}\t{e['text']}\n" for e in row["entities"]]
-            ann += [f"{r['id']}\t{r['type']} {r['head']['role']}:{r['head']['ref_id']} "
-                    f"{r['tail']['role']}:{r['tail']['ref_id']}\n" for r in row["relations"]]
+            ann = [
+                f"{e['id']}\t{e['type']} {e['offsets'][0]} {e['offsets'][1]}\t{e['text']}\n" for e in row["entities"]
+            ]
+            ann += [
+                f"{r['id']}\t{r['type']} {r['head']['role']}:{r['head']['ref_id']} "
+                f"{r['tail']['role']}:{r['tail']['ref_id']}\n"
+                for r in row["relations"]
+            ]
             members[f"{base}.ann"] = "".join(ann).encode("utf-8")
     return _zip_bytes(members)
 
@@ -438,8 +466,9 @@ def test_download_of_the_official_release(real_release, tmp_path, name, test_doc
 
     assert [p.relative_to(data_dir).as_posix() for p in paths] == expected_files(name)
     assert data_files(data_dir) == set(expected_files(name))
-    assert {rel: sha256((data_dir / rel).read_bytes()) for rel in expected_files(name)} == \
-        {rel: sha256((SHARED / rel).read_bytes()) for rel in expected_files(name)}
+    assert {rel: sha256((data_dir / rel).read_bytes()) for rel in expected_files(name)} == {
+        rel: sha256((SHARED / rel).read_bytes()) for rel in expected_files(name)
+    }
     assert len(real_release.requests) == len(download.SOURCES[name])
     assert len(load_documents(name, "test", data_dir)) == test_documents
     assert leftovers(data_dir) == []
@@ -453,8 +482,16 @@ def test_download_of_all_four_then_nothing_to_do(real_release, tmp_path):
     paths = download_datasets(None, data_dir, mirror=real_release.url, progress=False)
 
     assert len(paths) == 23 and data_files(data_dir) == set(CHECKSUMS)
-    assert sorted(real_release.requests) == sorted(["ChemProt_Corpus.zip", "CDR_Data.zip", "DDICorpus-2013(BRAT).zip",
-                                                    "final_train_set.jsonl", "final_test_set.jsonl", "label2idx.json"])
+    assert sorted(real_release.requests) == sorted(
+        [
+            "ChemProt_Corpus.zip",
+            "CDR_Data.zip",
+            "DDICorpus-2013(BRAT).zip",
+            "final_train_set.jsonl",
+            "final_test_set.jsonl",
+            "label2idx.json",
+        ]
+    )
     assert len(load_documents("ddi", "train", data_dir)) + len(load_documents("ddi", "validation", data_dir)) == 714
 
     real_release.requests.clear()

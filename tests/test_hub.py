@@ -49,6 +49,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 # --- hub-shaped rows, as the bigbio scripts build them ------------------------------------------------------------
 
+
 def chemprot_hub_rows(data_dir: Path, split: str, config: str) -> list[dict]:
     """`chemprot_*_source` rows: text = title + "\\n" + abstract; entities and relations are `Sequence({...})`
     features, which `datasets` returns as dicts of lists."""
@@ -62,22 +63,31 @@ def chemprot_hub_rows(data_dir: Path, split: str, config: str) -> list[dict]:
     entities, relations = {}, {}
     for line in lines(files["entities"]):
         pmid, idx, label, start, end, name = line.split("\t")
-        entities.setdefault(pmid, []).append({"id": idx, "type": label, "text": name,
-                                              "offsets": [int(start), int(end)]})
+        entities.setdefault(pmid, []).append(
+            {"id": idx, "type": label, "text": name, "offsets": [int(start), int(end)]}
+        )
     if config == hub.CHEMPROT_SHARED_TASK:
         for line in lines(files["gold"]):
             pmid, label, arg1, arg2 = line.split("\t")
-            relations.setdefault(pmid, []).append({"type": label, "arg1": arg1.split("Arg1:")[-1],
-                                                   "arg2": arg2.split("Arg2:")[-1]})
+            relations.setdefault(pmid, []).append(
+                {"type": label, "arg1": arg1.split("Arg1:")[-1], "arg2": arg2.split("Arg2:")[-1]}
+            )
     else:
         all_relations = files["entities"].with_name(files["entities"].name.replace("_entities", "_relations"))
         for line in lines(all_relations):
             pmid, label, _, _, arg1, arg2 = line.split("\t")
-            relations.setdefault(pmid, []).append({"type": label, "arg1": arg1.split("Arg1:")[-1],
-                                                   "arg2": arg2.split("Arg2:")[-1]})
-    return [{"pmid": pmid, "text": text, "entities": columns(entities[pmid], ("id", "type", "text", "offsets")),
-             "relations": columns(relations.get(pmid, []), ("type", "arg1", "arg2"))}
-            for pmid, text in abstracts.items()]
+            relations.setdefault(pmid, []).append(
+                {"type": label, "arg1": arg1.split("Arg1:")[-1], "arg2": arg2.split("Arg2:")[-1]}
+            )
+    return [
+        {
+            "pmid": pmid,
+            "text": text,
+            "entities": columns(entities[pmid], ("id", "type", "text", "offsets")),
+            "relations": columns(relations.get(pmid, []), ("type", "arg1", "arg2")),
+        }
+        for pmid, text in abstracts.items()
+    ]
 
 
 def columns(records: list[dict], keys: tuple[str, ...]) -> dict:
@@ -93,32 +103,54 @@ def cdr_source_rows(bioc_xml: Path) -> list[dict]:
         relations = []
         for relation in document.findall("relation"):
             infons = {i.get("key"): i.text for i in relation.findall("infon")}
-            relations.append({"id": relation.get("id"), "type": infons["relation"], "arg1_id": infons["Chemical"],
-                              "arg2_id": infons["Disease"]})
+            relations.append(
+                {
+                    "id": relation.get("id"),
+                    "type": infons["relation"],
+                    "arg1_id": infons["Chemical"],
+                    "arg2_id": infons["Disease"],
+                }
+            )
         passages = []
         for passage in document.findall("passage"):
             entities = []
             for annotation in passage.findall("annotation"):
                 infons = {i.get("key"): i.text for i in annotation.findall("infon")}
-                offsets = [[int(loc.get("offset")), int(loc.get("offset")) + int(loc.get("length"))]
-                           for loc in annotation.findall("location")]
+                offsets = [
+                    [int(loc.get("offset")), int(loc.get("offset")) + int(loc.get("length"))]
+                    for loc in annotation.findall("location")
+                ]
                 text, texts = annotation.findtext("text"), []
                 if len(offsets) > 1:
                     i = 0
                     for start, end in offsets:
-                        texts.append(text[i:i + end - start])
+                        texts.append(text[i : i + end - start])
                         i += end - start
                         while i < len(text) and text[i] == " ":
                             i += 1
                 else:
                     texts = [text]
                 ids = infons.get("MESH", "-1")
-                entities.append({"id": annotation.get("id"), "offsets": offsets, "text": texts, "type": infons["type"],
-                                 "normalized": [{"db_name": "MESH", "db_id": i}
-                                                for i in ([] if ids == "-1" else ids.split("|"))]})
-            passages.append({"document_id": document.findtext("id"),
-                             "type": {i.get("key"): i.text for i in passage.findall("infon")}["type"],
-                             "text": passage.findtext("text") or "", "entities": entities, "relations": relations})
+                entities.append(
+                    {
+                        "id": annotation.get("id"),
+                        "offsets": offsets,
+                        "text": texts,
+                        "type": infons["type"],
+                        "normalized": [
+                            {"db_name": "MESH", "db_id": i} for i in ([] if ids == "-1" else ids.split("|"))
+                        ],
+                    }
+                )
+            passages.append(
+                {
+                    "document_id": document.findtext("id"),
+                    "type": {i.get("key"): i.text for i in passage.findall("infon")}["type"],
+                    "text": passage.findtext("text") or "",
+                    "entities": entities,
+                    "relations": relations,
+                }
+            )
         rows.append({"passages": passages})
     return rows
 
@@ -127,27 +159,73 @@ def _features(name: str):
     from datasets import Features, Sequence, Value
 
     if name == "chemprot":
-        return Features({"pmid": Value("string"), "text": Value("string"),
-                         "entities": Sequence({"id": Value("string"), "type": Value("string"), "text": Value("string"),
-                                               "offsets": Sequence(Value("int64"))}),
-                         "relations": Sequence({"type": Value("string"), "arg1": Value("string"),
-                                                "arg2": Value("string")})})
+        return Features(
+            {
+                "pmid": Value("string"),
+                "text": Value("string"),
+                "entities": Sequence(
+                    {
+                        "id": Value("string"),
+                        "type": Value("string"),
+                        "text": Value("string"),
+                        "offsets": Sequence(Value("int64")),
+                    }
+                ),
+                "relations": Sequence({"type": Value("string"), "arg1": Value("string"), "arg2": Value("string")}),
+            }
+        )
     if name == "ddi":
-        return Features({"document_id": Value("string"), "text": Value("string"),
-                         "entities": [{"offsets": Sequence(Value("int32")), "text": Value("string"),
-                                       "type": Value("string"), "id": Value("string")}],
-                         "relations": [{"id": Value("string"),
-                                        "head": {"ref_id": Value("string"), "role": Value("string")},
-                                        "tail": {"ref_id": Value("string"), "role": Value("string")},
-                                        "type": Value("string")}]})
+        return Features(
+            {
+                "document_id": Value("string"),
+                "text": Value("string"),
+                "entities": [
+                    {
+                        "offsets": Sequence(Value("int32")),
+                        "text": Value("string"),
+                        "type": Value("string"),
+                        "id": Value("string"),
+                    }
+                ],
+                "relations": [
+                    {
+                        "id": Value("string"),
+                        "head": {"ref_id": Value("string"), "role": Value("string")},
+                        "tail": {"ref_id": Value("string"), "role": Value("string")},
+                        "type": Value("string"),
+                    }
+                ],
+            }
+        )
     if name == "cdr":
-        return Features({"passages": [{
-            "document_id": Value("string"), "type": Value("string"), "text": Value("string"),
-            "entities": [{"id": Value("string"), "offsets": [[Value("int32")]], "text": [Value("string")],
-                          "type": Value("string"),
-                          "normalized": [{"db_name": Value("string"), "db_id": Value("string")}]}],
-            "relations": [{"id": Value("string"), "type": Value("string"), "arg1_id": Value("string"),
-                           "arg2_id": Value("string")}]}]})
+        return Features(
+            {
+                "passages": [
+                    {
+                        "document_id": Value("string"),
+                        "type": Value("string"),
+                        "text": Value("string"),
+                        "entities": [
+                            {
+                                "id": Value("string"),
+                                "offsets": [[Value("int32")]],
+                                "text": [Value("string")],
+                                "type": Value("string"),
+                                "normalized": [{"db_name": Value("string"), "db_id": Value("string")}],
+                            }
+                        ],
+                        "relations": [
+                            {
+                                "id": Value("string"),
+                                "type": Value("string"),
+                                "arg1_id": Value("string"),
+                                "arg2_id": Value("string"),
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
     raise KeyError(name)
 
 
@@ -198,11 +276,19 @@ def closed_port() -> int:
 
 # --- no work at import time -------------------------------------------------------------------------------------
 
+
 def test_importing_the_hub_module_does_not_import_datasets():
-    code = ("import sys, bre_core.datasets, bre_core.datasets.hub; "
-            "print(sorted(m for m in ('datasets', 'huggingface_hub', 'pyarrow') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys, bre_core.datasets, bre_core.datasets.hub; "
+        "print(sorted(m for m in ('datasets', 'huggingface_hub', 'pyarrow') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -218,6 +304,7 @@ def test_sources_and_split_mapping():
 
 
 # --- offline: fail fast, say what to do -------------------------------------------------------------------------
+
 
 def _assert_unavailable(dataset: str, split: str, limit_s: float = 10.0) -> str:
     started = time.monotonic()
@@ -275,6 +362,7 @@ def test_probe_gives_up_on_a_silent_endpoint():
 
 # --- end to end through the hub cache (as a previous online run leaves it) -------------------------------------
 
+
 def test_cached_ddi_parquet_export_gives_the_local_documents(hf_cache, tmp_path):
     rows = {s: read_jsonl(FIXTURE_DATA / "ddi" / "bigbio_source" / f"{s}.jsonl") for s in ("train", "test")}
     local_dir = tmp_path / "data"
@@ -307,8 +395,11 @@ def test_cached_chemprot_export_gives_the_local_documents(hf_cache):
     for split in SPLITS:
         rows = chemprot_hub_rows(FIXTURE_DATA, split, hub.CHEMPROT_SHARED_TASK)
         write_parquet(rows, "chemprot", snapshot / hub.CHEMPROT_SHARED_TASK / split / "0000.parquet")
-    write_parquet(chemprot_hub_rows(FIXTURE_DATA, "train", hub.CHEMPROT_SHARED_TASK), "chemprot",
-                  snapshot / hub.CHEMPROT_SHARED_TASK / "sample" / "0000.parquet")  # the script's extra split
+    write_parquet(
+        chemprot_hub_rows(FIXTURE_DATA, "train", hub.CHEMPROT_SHARED_TASK),
+        "chemprot",
+        snapshot / hub.CHEMPROT_SHARED_TASK / "sample" / "0000.parquet",
+    )  # the script's extra split
     for split in SPLITS:
         assert load_documents("chemprot", split, source="hub") == load_documents("chemprot", split, FIXTURE_DATA)
 
@@ -316,25 +407,40 @@ def test_cached_chemprot_export_gives_the_local_documents(hf_cache):
 def test_cached_chemprot_full_source_is_used_when_the_gold_config_is_missing(hf_cache):
     """Older export layout (`config/<name>-<split>.parquet`); all relations CPR:0-10 with duplicates, in any order."""
     text = "Aspirin inhibits COX-2 in platelets.\nIbuprofen binds COX-2."
-    row = {"pmid": "77", "text": text,
-           "entities": columns([{"id": "T1", "type": "CHEMICAL", "text": "Aspirin", "offsets": [0, 7]},
-                                {"id": "T2", "type": "GENE-Y", "text": "COX-2", "offsets": [17, 22]},
-                                {"id": "T10", "type": "CHEMICAL", "text": "Ibuprofen", "offsets": [37, 46]},
-                                {"id": "T11", "type": "GENE-Y", "text": "COX-2", "offsets": [53, 58]}],
-                               ("id", "type", "text", "offsets")),
-           "relations": columns([{"type": "CPR:4", "arg1": "T10", "arg2": "T11"},
-                                 {"type": "CPR:1", "arg1": "T1", "arg2": "T2"},
-                                 {"type": "CPR:4", "arg1": "T1", "arg2": "T2"},
-                                 {"type": "CPR:10", "arg1": "T10", "arg2": "T2"},
-                                 {"type": "CPR:4", "arg1": "T10", "arg2": "T11"},
-                                 {"type": "CPR:3", "arg1": "T10", "arg2": "T2"}], ("type", "arg1", "arg2"))}
+    row = {
+        "pmid": "77",
+        "text": text,
+        "entities": columns(
+            [
+                {"id": "T1", "type": "CHEMICAL", "text": "Aspirin", "offsets": [0, 7]},
+                {"id": "T2", "type": "GENE-Y", "text": "COX-2", "offsets": [17, 22]},
+                {"id": "T10", "type": "CHEMICAL", "text": "Ibuprofen", "offsets": [37, 46]},
+                {"id": "T11", "type": "GENE-Y", "text": "COX-2", "offsets": [53, 58]},
+            ],
+            ("id", "type", "text", "offsets"),
+        ),
+        "relations": columns(
+            [
+                {"type": "CPR:4", "arg1": "T10", "arg2": "T11"},
+                {"type": "CPR:1", "arg1": "T1", "arg2": "T2"},
+                {"type": "CPR:4", "arg1": "T1", "arg2": "T2"},
+                {"type": "CPR:10", "arg1": "T10", "arg2": "T2"},
+                {"type": "CPR:4", "arg1": "T10", "arg2": "T11"},
+                {"type": "CPR:3", "arg1": "T10", "arg2": "T2"},
+            ],
+            ("type", "arg1", "arg2"),
+        ),
+    }
     snapshot = hub_snapshot(hf_cache, "bigbio/chemprot", "refs/convert/parquet")
     write_parquet([row], "chemprot", snapshot / hub.CHEMPROT_FULL / "chemprot-test.parquet")
     [document] = load_documents("chemprot", "test", source="hub")
     assert document.text == "Aspirin inhibits COX-2 in platelets. Ibuprofen binds COX-2."
     # gold-file order: group, then Arg1, then Arg2, comparing letters and digits only (T10 < T1<TAB>...)
-    assert document.relations == (Relation("CPR:3", ("T10", "T2")), Relation("CPR:4", ("T10", "T11")),
-                                  Relation("CPR:4", ("T1", "T2")))
+    assert document.relations == (
+        Relation("CPR:3", ("T10", "T2")),
+        Relation("CPR:4", ("T10", "T11")),
+        Relation("CPR:4", ("T1", "T2")),
+    )
     assert [e.spans for e in document.entities] == [((0, 7),), ((17, 22),), ((37, 46),), ((53, 58),)]
 
 
@@ -356,6 +462,7 @@ def test_cached_cdr_kb_export_is_used_when_the_source_config_is_missing(hf_cache
 
 
 # --- online logic, with snapshot_download replaced (no network) -------------------------------------------
+
 
 @pytest.fixture
 def online(hf_cache, monkeypatch):
@@ -386,20 +493,31 @@ def online(hf_cache, monkeypatch):
 
 def test_online_fetch_falls_back_to_the_next_config(online, tmp_path):
     snapshot = tmp_path / "snapshot"
-    row = {"pmid": "9", "text": "A\nB", "entities": columns([{"id": "T1", "type": "CHEMICAL", "text": "A",
-                                                              "offsets": [0, 1]},
-                                                             {"id": "T2", "type": "GENE-N", "text": "B",
-                                                              "offsets": [2, 3]}], ("id", "type", "text", "offsets")),
-           "relations": columns([{"type": "CPR:9", "arg1": "T1", "arg2": "T2"},
-                                 {"type": "CPR:2", "arg1": "T1", "arg2": "T2"}], ("type", "arg1", "arg2"))}
+    row = {
+        "pmid": "9",
+        "text": "A\nB",
+        "entities": columns(
+            [
+                {"id": "T1", "type": "CHEMICAL", "text": "A", "offsets": [0, 1]},
+                {"id": "T2", "type": "GENE-N", "text": "B", "offsets": [2, 3]},
+            ],
+            ("id", "type", "text", "offsets"),
+        ),
+        "relations": columns(
+            [{"type": "CPR:9", "arg1": "T1", "arg2": "T2"}, {"type": "CPR:2", "arg1": "T1", "arg2": "T2"}],
+            ("type", "arg1", "arg2"),
+        ),
+    }
     write_parquet([row], "chemprot", snapshot / hub.CHEMPROT_FULL / "test" / "0000.parquet")
     online.answer = lambda **kwargs: str(snapshot)
     [document] = load_documents("chemprot", "test", source="hub")
     assert document.text == "A B" and document.relations == (Relation("CPR:9", ("T1", "T2")),)
-    assert [(c["repo_id"], c["repo_type"], c["revision"], c["local_files_only"], c["allow_patterns"][0])
-            for c in online] == [
+    assert [
+        (c["repo_id"], c["repo_type"], c["revision"], c["local_files_only"], c["allow_patterns"][0]) for c in online
+    ] == [
         ("bigbio/chemprot", "dataset", "refs/convert/parquet", False, "chemprot_shared_task_eval_source/test/*"),
-        ("bigbio/chemprot", "dataset", "refs/convert/parquet", False, "chemprot_full_source/test/*")]
+        ("bigbio/chemprot", "dataset", "refs/convert/parquet", False, "chemprot_full_source/test/*"),
+    ]
 
 
 def test_online_fetch_of_dce_asks_for_one_pinned_file(online, tmp_path):
@@ -424,6 +542,7 @@ def test_connection_lost_half_way_uses_the_cache_only(online):
         if not local_files_only:
             raise ConnectionError("connection reset")
         from huggingface_hub.errors import LocalEntryNotFoundError
+
         raise LocalEntryNotFoundError("not cached")
 
     online.answer = answer
@@ -436,6 +555,7 @@ def test_connection_lost_half_way_uses_the_cache_only(online):
 
 
 # --- converters on real corpora -----------------------------------------------------------------------------
+
 
 def test_ddi_hub_rows_give_the_local_documents(real_data):
     rows = {s: read_jsonl(real_data / "ddi" / "bigbio_source" / f"{s}.jsonl") for s in ("train", "test")}
@@ -473,8 +593,9 @@ def test_chemprot_hub_rows_give_the_local_documents(real_data, split, config):
 @pytest.mark.parametrize("split", SPLITS)
 def test_cdr_source_rows_give_the_local_documents(real_data, split):
     rows = cdr_source_rows(real_data / "bc5cdr" / f"{CDR_FILES[split]}.BioC.xml")
-    assert hub.documents_from_hub_rows("cdr", split, rows, config=hub.CDR_SOURCE) == load_documents("cdr", split,
-                                                                                                       real_data)
+    assert hub.documents_from_hub_rows("cdr", split, rows, config=hub.CDR_SOURCE) == load_documents(
+        "cdr", split, real_data
+    )
 
 
 def test_cdr_kb_export_gives_the_local_concept_relations(real_data):
@@ -505,25 +626,40 @@ def test_cdr_kb_export_other_splits(real_data, split):
 
 # --- converters on hand-written rows (no corpus needed) ---------------------------------------------------------
 
+
 def test_chemprot_hand_written_rows_in_both_shapes():
     """Abstract 1001 of the fixture corpus, as the hub holds it; the fixture's gold file order is kept."""
-    entities = [{"id": "T1", "type": "CHEMICAL", "text": "Aspirin", "offsets": [0, 7]},
-                {"id": "T2", "type": "GENE-Y", "text": "COX-2", "offsets": [17, 22]},
-                {"id": "T3", "type": "CHEMICAL", "text": "Aspirin", "offsets": [37, 44]},
-                {"id": "T4", "type": "CHEMICAL", "text": "salicylate", "offsets": [49, 59]},
-                {"id": "T5", "type": "GENE-Y", "text": "COX-2", "offsets": [73, 78]},
-                {"id": "T6", "type": "GENE-N", "text": "NF-kB", "offsets": [94, 99]},
-                {"id": "T7", "type": "CHEMICAL", "text": "Ibuprofen", "offsets": [101, 110]},
-                {"id": "T8", "type": "GENE-Y", "text": "PPAR gamma", "offsets": [131, 141]}]
-    relations = [{"type": "CPR:4", "arg1": "T1", "arg2": "T2"}, {"type": "CPR:4", "arg1": "T3", "arg2": "T5"},
-                 {"type": "CPR:4", "arg1": "T4", "arg2": "T5"}, {"type": "CPR:3", "arg1": "T3", "arg2": "T6"},
-                 {"type": "CPR:6", "arg1": "T7", "arg2": "T8"}]
-    text = ("Aspirin inhibits COX-2 in platelets.\nAspirin and salicylate downregulate COX-2 and upregulate NF-kB. "
-            "Ibuprofen is an antagonist of PPAR gamma.")
+    entities = [
+        {"id": "T1", "type": "CHEMICAL", "text": "Aspirin", "offsets": [0, 7]},
+        {"id": "T2", "type": "GENE-Y", "text": "COX-2", "offsets": [17, 22]},
+        {"id": "T3", "type": "CHEMICAL", "text": "Aspirin", "offsets": [37, 44]},
+        {"id": "T4", "type": "CHEMICAL", "text": "salicylate", "offsets": [49, 59]},
+        {"id": "T5", "type": "GENE-Y", "text": "COX-2", "offsets": [73, 78]},
+        {"id": "T6", "type": "GENE-N", "text": "NF-kB", "offsets": [94, 99]},
+        {"id": "T7", "type": "CHEMICAL", "text": "Ibuprofen", "offsets": [101, 110]},
+        {"id": "T8", "type": "GENE-Y", "text": "PPAR gamma", "offsets": [131, 141]},
+    ]
+    relations = [
+        {"type": "CPR:4", "arg1": "T1", "arg2": "T2"},
+        {"type": "CPR:4", "arg1": "T3", "arg2": "T5"},
+        {"type": "CPR:4", "arg1": "T4", "arg2": "T5"},
+        {"type": "CPR:3", "arg1": "T3", "arg2": "T6"},
+        {"type": "CPR:6", "arg1": "T7", "arg2": "T8"},
+    ]
+    text = (
+        "Aspirin inhibits COX-2 in platelets.\nAspirin and salicylate downregulate COX-2 and upregulate NF-kB. "
+        "Ibuprofen is an antagonist of PPAR gamma."
+    )
     expected = [d for d in load_documents("chemprot", "train", FIXTURE_DATA) if d.id == "1001"][0]
-    for row in ({"pmid": "1001", "text": text, "entities": entities, "relations": relations},
-                {"pmid": "1001", "text": text, "entities": columns(entities, ("id", "type", "text", "offsets")),
-                 "relations": columns(relations, ("type", "arg1", "arg2"))}):
+    for row in (
+        {"pmid": "1001", "text": text, "entities": entities, "relations": relations},
+        {
+            "pmid": "1001",
+            "text": text,
+            "entities": columns(entities, ("id", "type", "text", "offsets")),
+            "relations": columns(relations, ("type", "arg1", "arg2")),
+        },
+    ):
         assert hub.document_from_chemprot_row(row, "train") == expected
 
 
@@ -531,42 +667,77 @@ def test_cdr_hand_written_source_row_matches_the_pubtator_reading(tmp_path):
     """Composite mention with parts, an unnormalised mention, a repeated CID, a CID concept never mentioned."""
     title = "Cisplatin-induced nephrotoxicity."
     abstract = "Cisplatin caused renal and hearing toxicity; nalozone did not."
-    pubtator = "\n".join([
-        f"9001|t|{title}", f"9001|a|{abstract}",
-        "9001\t0\t9\tCisplatin\tChemical\tD002945",
-        "9001\t18\t32\tnephrotoxicity\tDisease\tD007674",
-        "9001\t34\t43\tCisplatin\tChemical\tD002945",
-        "9001\t51\t77\trenal and hearing toxicity\tDisease\tD007674|D006311\trenal toxicity|hearing toxicity",
-        "9001\t79\t87\tnalozone\tChemical\t-1",
-        "9001\tCID\tD002945\tD007674", "9001\tCID\tD002945\tD006311", "9001\tCID\tD002945\tD007674",
-        "9001\tCID\tD002945\tD000001", ""])
+    pubtator = "\n".join(
+        [
+            f"9001|t|{title}",
+            f"9001|a|{abstract}",
+            "9001\t0\t9\tCisplatin\tChemical\tD002945",
+            "9001\t18\t32\tnephrotoxicity\tDisease\tD007674",
+            "9001\t34\t43\tCisplatin\tChemical\tD002945",
+            "9001\t51\t77\trenal and hearing toxicity\tDisease\tD007674|D006311\trenal toxicity|hearing toxicity",
+            "9001\t79\t87\tnalozone\tChemical\t-1",
+            "9001\tCID\tD002945\tD007674",
+            "9001\tCID\tD002945\tD006311",
+            "9001\tCID\tD002945\tD007674",
+            "9001\tCID\tD002945\tD000001",
+            "",
+        ]
+    )
     (tmp_path / "bc5cdr").mkdir()
     (tmp_path / "bc5cdr" / "CDR_TestSet.PubTator.txt").write_text(pubtator, encoding="utf-8")
     [expected] = load_documents("cdr", "test", tmp_path)
 
     def entity(eid, start, end, text, etype, ids, texts=None):
-        return {"id": eid, "offsets": start if isinstance(start, list) else [[start, end]], "text": texts or [text],
-                "type": etype, "normalized": [{"db_name": "MESH", "db_id": i} for i in ids]}
+        return {
+            "id": eid,
+            "offsets": start if isinstance(start, list) else [[start, end]],
+            "text": texts or [text],
+            "type": etype,
+            "normalized": [{"db_name": "MESH", "db_id": i} for i in ids],
+        }
 
-    relations = [{"id": f"R{i}", "type": "CID", "arg1_id": "D002945", "arg2_id": d}
-                 for i, d in enumerate(["D007674", "D006311", "D007674", "D000001"])]
-    row = {"passages": [
-        {"document_id": "9001", "type": "title", "text": title, "relations": relations,
-         "entities": [entity("1", 0, 9, "Cisplatin", "Chemical", ["D002945"]),
-                      entity("2", 18, 32, "nephrotoxicity", "Disease", ["D007674"])]},
-        {"document_id": "9001", "type": "abstract", "text": abstract, "relations": relations,
-         "entities": [entity("3", 34, 43, "Cisplatin", "Chemical", ["D002945"]),
-                      entity("4", 51, 77, "renal and hearing toxicity", "Disease", ["D007674", "D006311"]),
-                      entity("5", [[51, 56], [69, 77]], None, None, "Disease", ["D007674"], ["renal", "toxicity"]),
-                      entity("6", [[61, 77]], None, None, "Disease", ["D006311"], ["hearing toxicity"]),
-                      entity("7", 79, 87, "nalozone", "Chemical", [])]}]}
+    relations = [
+        {"id": f"R{i}", "type": "CID", "arg1_id": "D002945", "arg2_id": d}
+        for i, d in enumerate(["D007674", "D006311", "D007674", "D000001"])
+    ]
+    row = {
+        "passages": [
+            {
+                "document_id": "9001",
+                "type": "title",
+                "text": title,
+                "relations": relations,
+                "entities": [
+                    entity("1", 0, 9, "Cisplatin", "Chemical", ["D002945"]),
+                    entity("2", 18, 32, "nephrotoxicity", "Disease", ["D007674"]),
+                ],
+            },
+            {
+                "document_id": "9001",
+                "type": "abstract",
+                "text": abstract,
+                "relations": relations,
+                "entities": [
+                    entity("3", 34, 43, "Cisplatin", "Chemical", ["D002945"]),
+                    entity("4", 51, 77, "renal and hearing toxicity", "Disease", ["D007674", "D006311"]),
+                    entity("5", [[51, 56], [69, 77]], None, None, "Disease", ["D007674"], ["renal", "toxicity"]),
+                    entity("6", [[61, 77]], None, None, "Disease", ["D006311"], ["hearing toxicity"]),
+                    entity("7", 79, 87, "nalozone", "Chemical", []),
+                ],
+            },
+        ]
+    }
     document = hub.document_from_cdr_source_row(row, "test")
     assert document == expected
     assert document.entity("D007674").names == ("nephrotoxicity", "renal and hearing toxicity", "renal toxicity")
     assert document.entity("D007674").spans == ((18, 32), (51, 77))
     assert document.entity("D000001").names == ()
-    assert [r.args for r in document.relations] == [("D002945", "D007674"), ("D002945", "D006311"),
-                                                     ("D002945", "D007674"), ("D002945", "D000001")]
+    assert [r.args for r in document.relations] == [
+        ("D002945", "D007674"),
+        ("D002945", "D006311"),
+        ("D002945", "D007674"),
+        ("D002945", "D000001"),
+    ]
 
 
 def test_seeded_validation_depends_on_the_seed_only():
@@ -580,6 +751,7 @@ def test_seeded_validation_depends_on_the_seed_only():
 
 # --- malformed rows -----------------------------------------------------------------------------------------
 
+
 def _data_error(dataset, rows, **kwargs) -> str:
     with pytest.raises(DataError) as err:
         hub.documents_from_hub_rows(dataset, "test", rows, **kwargs)
@@ -587,26 +759,40 @@ def _data_error(dataset, rows, **kwargs) -> str:
 
 
 def test_malformed_chemprot_row_names_dataset_row_and_key():
-    rows = [{"pmid": "1", "text": "A\nB", "entities": [], "relations": []},
-            {"pmid": "42", "text": "t\na", "relations": []}]
+    rows = [
+        {"pmid": "1", "text": "A\nB", "entities": [], "relations": []},
+        {"pmid": "42", "text": "t\na", "relations": []},
+    ]
     message = _data_error("chemprot", rows)
     assert message.startswith("chemprot: hub row 2 of bigbio/chemprot")
     assert "(pmid 42)" in message and "missing key 'entities'" in message
 
 
 def test_chemprot_relation_to_an_unknown_entity_is_an_error():
-    row = {"pmid": "5", "text": "t\na", "entities": {"id": ["T1"], "type": ["CHEMICAL"], "text": ["t"],
-                                                     "offsets": [[0, 1]]},
-           "relations": {"type": ["CPR:4"], "arg1": ["T1"], "arg2": ["T9"]}}
+    row = {
+        "pmid": "5",
+        "text": "t\na",
+        "entities": {"id": ["T1"], "type": ["CHEMICAL"], "text": ["t"], "offsets": [[0, 1]]},
+        "relations": {"type": ["CPR:4"], "arg1": ["T1"], "arg2": ["T9"]},
+    }
     message = _data_error("chemprot", [row])
     assert "(pmid 5)" in message and "T9 is not an entity" in message
 
 
 def test_malformed_ddi_row_names_dataset_row_and_problem():
-    row = {"document_id": "Aspirin_ddi", "text": "Aspirin.",
-           "entities": [{"offsets": [0, 7], "text": "Aspirin", "type": "DRUG", "id": "T1"}],
-           "relations": [{"id": "R1", "head": {"ref_id": "T1", "role": "Arg1"},
-                          "tail": {"ref_id": "T7", "role": "Arg2"}, "type": "EFFECT"}]}
+    row = {
+        "document_id": "Aspirin_ddi",
+        "text": "Aspirin.",
+        "entities": [{"offsets": [0, 7], "text": "Aspirin", "type": "DRUG", "id": "T1"}],
+        "relations": [
+            {
+                "id": "R1",
+                "head": {"ref_id": "T1", "role": "Arg1"},
+                "tail": {"ref_id": "T7", "role": "Arg2"},
+                "type": "EFFECT",
+            }
+        ],
+    }
     message = _data_error("ddi", [row])
     assert message.startswith("ddi: hub row 1 of bigbio/ddi_corpus [ddi_corpus_source, test] (document_id Aspirin_ddi)")
     assert "unknown entity T7" in message
@@ -622,15 +808,27 @@ def test_malformed_dce_row_names_dataset_row_and_key():
 
 def test_malformed_cdr_rows_name_dataset_row_and_problem():
     good = {"id": "1", "offsets": [[0, 3]], "text": ["abc"], "type": "Chemical", "normalized": []}
-    row = {"passages": [{"document_id": "123", "type": "title", "text": "abc", "relations": [],
-                         "entities": [good, dict(good, id="2", offsets=[[0]])]}]}
+    row = {
+        "passages": [
+            {
+                "document_id": "123",
+                "type": "title",
+                "text": "abc",
+                "relations": [],
+                "entities": [good, dict(good, id="2", offsets=[[0]])],
+            }
+        ]
+    }
     message = _data_error("cdr", [row])
     assert message.startswith("cdr: hub row 1 of bigbio/bc5cdr [bc5cdr_source, test] (document_id 123)")
     assert "entity 2" in message and "expected offsets [start, end]" in message
-    kb = {"id": "0", "document_id": "77", "passages": [{"id": "1", "type": "title", "text": ["abc"],
-                                                        "offsets": [[0, 3]]}],
-          "entities": [good], "relations": [{"id": "9", "type": "CID", "arg1_id": "1", "arg2_id": "5",
-                                             "normalized": []}]}
+    kb = {
+        "id": "0",
+        "document_id": "77",
+        "passages": [{"id": "1", "type": "title", "text": ["abc"], "offsets": [[0, 3]]}],
+        "entities": [good],
+        "relations": [{"id": "9", "type": "CID", "arg1_id": "1", "arg2_id": "5", "normalized": []}],
+    }
     message = _data_error("cdr", [kb], config=hub.CDR_KB)
     assert "(document_id 77)" in message and "relation argument 5 is not an entity" in message
     assert "missing key 'passages'" in _data_error("cdr", [{"document_id": "8"}])

@@ -8,8 +8,7 @@ import torch
 
 from bre_core.config import ModelSpec, load_models_file
 from bre_core.errors import BreError
-from bre_core.models import (Generation, ModelCache, ModelUnavailableError, default_max_new_tokens, generate,
-                             load_model)
+from bre_core.models import Generation, ModelCache, ModelUnavailableError, default_max_new_tokens, generate, load_model
 from bre_core import hub_access
 from bre_core.models import loading
 from tiny_models import ARCHITECTURE, CONTEXT, EOS, FAMILIES, SENTENCES, build_tiny_model
@@ -61,15 +60,19 @@ def reference_greedy(loaded, source: str, max_new_tokens: int) -> list[int]:
 def test_load_model_from_a_local_folder(tiny, family):
     loaded = tiny[family]
     assert loaded.model.config.is_encoder_decoder == (ARCHITECTURE[family] == "seq2seq")
-    assert (loaded.device.type, loaded.dtype, next(loaded.model.parameters()).dtype) == \
-        ("cpu", torch.float32, torch.float32)
+    assert (loaded.device.type, loaded.dtype, next(loaded.model.parameters()).dtype) == (
+        "cpu",
+        torch.float32,
+        torch.float32,
+    )
     assert not loaded.model.training
     expected_side = "left" if ARCHITECTURE[family] == "causal" else "right"
     assert loaded.tokenizer.padding_side == expected_side
     # GPT-2 ships no pad token: the end-of-sequence token stands in.
     assert loaded.tokenizer.pad_token == ("</s>" if family == "gpt2" else "<pad>")
-    assert loaded.memory_bytes == sum(p.numel() * 4 for p in loaded.model.parameters()) + \
-        sum(b.numel() * b.element_size() for b in loaded.model.buffers())
+    assert loaded.memory_bytes == sum(p.numel() * 4 for p in loaded.model.parameters()) + sum(
+        b.numel() * b.element_size() for b in loaded.model.buffers()
+    )
 
 
 def test_checkpoint_generation_settings_are_kept_aside(tiny):
@@ -82,8 +85,9 @@ def test_checkpoint_generation_settings_are_kept_aside(tiny):
 
 
 def test_uncached_hub_model_offline_fails_fast():
-    spec = ModelSpec(name="absent", hub_id="bre-tests/never-published", revision="v1", architecture="seq2seq",
-                     family="t5")
+    spec = ModelSpec(
+        name="absent", hub_id="bre-tests/never-published", revision="v1", architecture="seq2seq", family="t5"
+    )
     started = time.monotonic()
     with pytest.raises(ModelUnavailableError) as caught:
         load_model(spec)
@@ -159,8 +163,9 @@ def test_batched_equals_one_at_a_time(tiny, family):
     loaded = tiny[family]
     batched = generate(loaded, SOURCES, max_new_tokens=16, batch_size=4)
     single = [generate(loaded, [source], max_new_tokens=16)[0] for source in SOURCES]
-    assert [(g.text, g.input_tokens, g.output_tokens) for g in batched] == \
-        [(g.text, g.input_tokens, g.output_tokens) for g in single]
+    assert [(g.text, g.input_tokens, g.output_tokens) for g in batched] == [
+        (g.text, g.input_tokens, g.output_tokens) for g in single
+    ]
     assert len({g.text for g in batched}) >= len(SOURCES) - 2  # outputs depend on the input: order is testable
     assert all(isinstance(g, Generation) and g.seconds > 0 for g in batched)
 

@@ -7,10 +7,25 @@ import yaml
 MODELS_FILE = Path(__file__).resolve().parents[1] / "models.yaml"
 
 STUDY_HUB_IDS = {
-    "t5-small", "t5-base", "t5-large", "google/flan-t5-small", "google/flan-t5-base", "google/flan-t5-large",
-    "razent/SciFive-base-Pubmed", "razent/SciFive-large-Pubmed", "facebook/bart-base", "facebook/bart-large",
-    "GanjinZero/biobart-v2-base", "GanjinZero/biobart-v2-large", "cogint/in-boxbart", "gpt2-medium", "gpt2-xl",
-    "EleutherAI/gpt-neo-2.7B", "microsoft/biogpt", "microsoft/BioGPT-Large", "stanford-crfm/BioMedLM",
+    "t5-small",
+    "t5-base",
+    "t5-large",
+    "google/flan-t5-small",
+    "google/flan-t5-base",
+    "google/flan-t5-large",
+    "razent/SciFive-base-Pubmed",
+    "razent/SciFive-large-Pubmed",
+    "facebook/bart-base",
+    "facebook/bart-large",
+    "GanjinZero/biobart-v2-base",
+    "GanjinZero/biobart-v2-large",
+    "cogint/in-boxbart",
+    "gpt2-medium",
+    "gpt2-xl",
+    "EleutherAI/gpt-neo-2.7B",
+    "microsoft/biogpt",
+    "microsoft/BioGPT-Large",
+    "stanford-crfm/BioMedLM",
 }
 
 

@@ -43,8 +43,23 @@ def test_evaluate_writes_a_run_that_rescoring_reproduces(t5, fixture_data, tmp_p
     # metrics.json equals what `score` computes from the outputs alone
     predictions = tmp_path / "outputs.jsonl"
     predictions.write_text("".join(json.dumps({"id": p.id, "output": p.output}) + "\n" for p in run.predictions))
-    assert main(["score", "--dataset", "chemprot", "--split", "train", "--data-dir", str(fixture_data),
-                 "--predictions", str(predictions), "--json"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--dataset",
+                "chemprot",
+                "--split",
+                "train",
+                "--data-dir",
+                str(fixture_data),
+                "--predictions",
+                str(predictions),
+                "--json",
+            ]
+        )
+        == 0
+    )
     rescored = json.loads(capsys.readouterr().out)
     assert {k: rescored[k] for k in run.metrics} == run.metrics
     # the parsed relations stored per document are the parser's reading of the stored output
@@ -65,8 +80,9 @@ def test_complete_run_is_not_recomputed(t5, fixture_data, tmp_path, monkeypatch)
 
 
 def test_interrupted_run_resumes_without_recomputing(t5, tmp_path, shared_data, monkeypatch):
-    reference = evaluate(t5, "dce", "test", tmp_path / "reference", data_dir=shared_data, limit=10,
-                         max_new_tokens=8, progress=False)
+    reference = evaluate(
+        t5, "dce", "test", tmp_path / "reference", data_dir=shared_data, limit=10, max_new_tokens=8, progress=False
+    )
     real_generate = bre_core.models.generate
     generated = []
 
@@ -78,8 +94,17 @@ def test_interrupted_run_resumes_without_recomputing(t5, tmp_path, shared_data, 
 
     monkeypatch.setattr(bre_core.models, "generate", crash_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
-        evaluate(t5, "dce", "test", tmp_path / "runs", data_dir=shared_data, limit=10, max_new_tokens=8,
-                 chunk_size=4, progress=False)
+        evaluate(
+            t5,
+            "dce",
+            "test",
+            tmp_path / "runs",
+            data_dir=shared_data,
+            limit=10,
+            max_new_tokens=8,
+            chunk_size=4,
+            progress=False,
+        )
     folder = tmp_path / "runs" / reference.path.name
     assert not (folder / MANIFEST).exists() and len(read_partial(folder)) == 4
     with pytest.raises(RunError, match="not a complete run.*resume"):
@@ -92,8 +117,17 @@ def test_interrupted_run_resumes_without_recomputing(t5, tmp_path, shared_data, 
         return real_generate(loaded, sources, *args, **kwargs)
 
     monkeypatch.setattr(bre_core.models, "generate", count)
-    run = evaluate(t5, "dce", "test", tmp_path / "runs", data_dir=shared_data, limit=10, max_new_tokens=8,
-                   chunk_size=4, progress=False)
+    run = evaluate(
+        t5,
+        "dce",
+        "test",
+        tmp_path / "runs",
+        data_dir=shared_data,
+        limit=10,
+        max_new_tokens=8,
+        chunk_size=4,
+        progress=False,
+    )
     assert len(resumed_sources) == 6 and not set(resumed_sources) & set(generated)
     assert [p.output for p in run.predictions] == [p.output for p in reference.predictions]
     assert run.metrics == reference.metrics
@@ -119,8 +153,13 @@ def test_compare_two_runs(t5, gpt2, fixture_data, tmp_path, capsys):
     assert report["difference_b_minus_a"] == pytest.approx(b.metrics["micro"]["f1"] - a.metrics["micro"]["f1"])
     assert report["agreement"]["documents"] == 2
     found = report["agreement"]
-    assert found["gold_found_by_both"] + found["gold_found_only_by_a"] + found["gold_found_only_by_b"] + \
-        found["gold_missed_by_both"] == 4  # the four distinct gold relations of the fixture's train split
+    assert (
+        found["gold_found_by_both"]
+        + found["gold_found_only_by_a"]
+        + found["gold_found_only_by_b"]
+        + found["gold_missed_by_both"]
+        == 4
+    )  # the four distinct gold relations of the fixture's train split
     assert main(["compare", str(a.path), str(b.path), "--json", "--samples", "200"]) == 0
     assert json.loads(capsys.readouterr().out)["agreement"] == report["agreement"]
 
@@ -139,8 +178,14 @@ def test_side_by_side_survives_a_missing_model(t5, fixture_data, tmp_path):
 
     missing = ModelSpec(name="gone", path=str(tmp_path / "nowhere"), architecture="seq2seq", family="t5")
     documents = load_documents("chemprot", "train", fixture_data)
-    rows = compare(t5, missing, get_task("chemprot"), [documents[0], "Aspirin inhibits COX-2."],
-                   cache=ModelCache(), max_new_tokens=10)
+    rows = compare(
+        t5,
+        missing,
+        get_task("chemprot"),
+        [documents[0], "Aspirin inhibits COX-2."],
+        cache=ModelCache(),
+        max_new_tokens=10,
+    )
     assert [row.id for row in rows] == ["1001", "text-2"]
     assert rows[0].a.error is None and rows[0].a.output and rows[0].a.correct is not None
     assert rows[1].a.correct is None and rows[1].gold is None

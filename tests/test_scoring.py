@@ -5,8 +5,14 @@ import pytest
 
 from bre_core.datasets import load_documents
 from bre_core.schema import ParsedRelation
-from bre_core.scoring import (PRF, format_ceiling, micro_f1_difference, paired_bootstrap, randomization_test,
-                              score_outputs)
+from bre_core.scoring import (
+    PRF,
+    format_ceiling,
+    micro_f1_difference,
+    paired_bootstrap,
+    randomization_test,
+    score_outputs,
+)
 from bre_core.tasks import get_task
 
 
@@ -19,8 +25,8 @@ def test_chemprot_micro_macro_per_class(fixture_data):
     documents = load_documents("chemprot", "train", fixture_data)
     outputs = {
         "1001": "the relation between Aspirin and COX-2 is downregulation; the relation between aspirin and nf-kb is "
-                "agonist; the relation between ibuprofen and ppar gamma is antagonist; the relation between x and y "
-                "is blocker; aspirin is great",
+        "agonist; the relation between ibuprofen and ppar gamma is antagonist; the relation between x and y "
+        "is blocker; aspirin is great",
         "1002": "the relation between caffeine and adenosine receptor is antagonist.",
     }
     result = score_outputs(get_task("chemprot"), documents, outputs)
@@ -31,7 +37,13 @@ def test_chemprot_micro_macro_per_class(fixture_data):
     assert result.micro.f1 == pytest.approx(4 / 9)
     counts = {label: (prf.tp, prf.fp, prf.fn) for label, prf in result.per_class.items()}
     # The unknown label 'blocker' is a false positive in micro only.
-    assert counts == {"CPR:3": (0, 0, 1), "CPR:4": (1, 0, 1), "CPR:5": (0, 1, 0), "CPR:6": (1, 1, 0), "CPR:9": (0, 0, 0)}
+    assert counts == {
+        "CPR:3": (0, 0, 1),
+        "CPR:4": (1, 0, 1),
+        "CPR:5": (0, 1, 0),
+        "CPR:6": (1, 1, 0),
+        "CPR:9": (0, 0, 0),
+    }
     assert result.macro_f1 == pytest.approx((2 / 3 + 2 / 3) / 5)
     assert (result.parse_failures, result.unreadable, result.unknown_labels) == (2, 1, 1)
     assert result.documents == 2 and result.missing == 0
@@ -47,9 +59,11 @@ def test_missing_documents_count_as_empty_output(fixture_data):
 
 def test_cdr_scores_at_the_concept_level(fixture_data):
     document = load_documents("cdr", "train", fixture_data)[0]
-    output = ("The relation between Cisplatin and nephrotoxicity exists; The relation between CDDP and renal toxicity "
-              "exists; The relation between Cisplatin and hypotension exists; The relation between nalozone and "
-              "hypotension exists; The relation between cisplatin and ototoxicity exists.")
+    output = (
+        "The relation between Cisplatin and nephrotoxicity exists; The relation between CDDP and renal toxicity "
+        "exists; The relation between Cisplatin and hypotension exists; The relation between nalozone and "
+        "hypotension exists; The relation between cisplatin and ototoxicity exists."
+    )
     result = score_outputs(get_task("cdr"), [document], {"9001": output})
     # Two spellings of (cisplatin, nephrotoxicity) count once; hypotension is a real concept but no CID pair;
     # nalozone is unnormalised; "cisplatin" (lower case) is not a surface string.
@@ -73,9 +87,11 @@ def test_ddi_is_case_sensitive_and_ordered(fixture_data):
 
 def test_dce_matches_drug_sets_and_class(fixture_data):
     documents = load_documents("dce", "test", fixture_data)
-    outputs = {"t1": "bevacizumab and FOLFOX participate in a positive drug combination; FOLFOX and cetuximab "
-                     "participate in a positive drug combination",
-               "t2": "Ibuprofen and placebo participate in a drug combination"}
+    outputs = {
+        "t1": "bevacizumab and FOLFOX participate in a positive drug combination; FOLFOX and cetuximab "
+        "participate in a positive drug combination",
+        "t2": "Ibuprofen and placebo participate in a drug combination",
+    }
     result = score_outputs(get_task("dce"), documents, outputs)
     assert (result.micro.tp, result.micro.fp, result.micro.fn) == (1, 2, 1)
     assert {label: (p.tp, p.fp, p.fn) for label, p in result.per_class.items()} == {"POS": (1, 1, 0), "COMB": (0, 1, 1)}
@@ -90,8 +106,9 @@ def test_format_ceiling_on_fixtures(fixture_data):
     assert chemprot.micro.f1 == 1.0 and chemprot.micro.tp == 4
 
 
-@pytest.mark.parametrize("dataset,split,low", [("chemprot", "test", 0.99), ("cdr", "test", 0.97),
-                                               ("ddi", "test", 1.0), ("dce", "test", 1.0)])
+@pytest.mark.parametrize(
+    "dataset,split,low", [("chemprot", "test", 0.99), ("cdr", "test", 0.97), ("ddi", "test", 1.0), ("dce", "test", 1.0)]
+)
 def test_format_ceiling_on_real_corpora(shared_data, dataset, split, low):
     result = format_ceiling(get_task(dataset), load_documents(dataset, split, shared_data))
     assert low <= result.micro.f1 <= 1.0
@@ -99,6 +116,7 @@ def test_format_ceiling_on_real_corpora(shared_data, dataset, split, low):
 
 
 # --- paired tests -------------------------------------------------------------------------------------
+
 
 def counts(rows):
     return np.array(rows, dtype=np.int64)

@@ -15,15 +15,22 @@ def rel(label, *args):
 
 # --- source and target ----------------------------------------------------------------------------
 
+
 def test_sources_follow_the_study_templates_exactly():
     assert get_task("cdr").source_for_text("P") == (
-        "Find all instances of relations between chemicals and diseases in the following passage:\n\nP\n\n")
+        "Find all instances of relations between chemicals and diseases in the following passage:\n\nP\n\n"
+    )
     assert get_task("chemprot").source_for_text("P") == (
-        "Find all instances of relations between chemicals and proteins in the following passage:\n\nP\n\n")
-    assert get_task("ddi").source_for_text("P") == "Find all instances of drug-drug relations in the following passage: \n P \n "
+        "Find all instances of relations between chemicals and proteins in the following passage:\n\nP\n\n"
+    )
+    assert (
+        get_task("ddi").source_for_text("P")
+        == "Find all instances of drug-drug relations in the following passage: \n P \n "
+    )
     assert get_task("dce").source_for_text("P") == (
         "Find all instances of drugs used in combination and whether this combination had a positive impact on "
-        "health in the following sentence:\n\n\n\nP\n\n")
+        "health in the following sentence:\n\n\n\nP\n\n"
+    )
 
 
 def test_chemprot_target_is_lower_cased_and_deduplicated(fixture_data):
@@ -32,7 +39,8 @@ def test_chemprot_target_is_lower_cased_and_deduplicated(fixture_data):
         "the relation between aspirin and cox-2 is downregulation; "
         "the relation between salicylate and cox-2 is downregulation; "
         "the relation between aspirin and nf-kb is upregulation; "
-        "the relation between ibuprofen and ppar gamma is antagonist.")
+        "the relation between ibuprofen and ppar gamma is antagonist."
+    )
     assert get_task("chemprot").target(empty) == "No drug-gene relationships are established."
 
 
@@ -42,38 +50,55 @@ def test_cdr_target_uses_the_longest_name(fixture_data):
     # Both gold pairs of 9001 have the composite mention as their disease's longest name: one sentence.
     assert task.target(first) == "The relation between Cisplatin and renal and hearing toxicity exists."
     assert task.target(second) == "The relation between Lithium and polydipsia exists."
-    assert task.target(load_documents("cdr", "test", fixture_data)[0]) == "No chemical-induced diseases are established."
+    assert (
+        task.target(load_documents("cdr", "test", fixture_data)[0]) == "No chemical-induced diseases are established."
+    )
 
 
 def test_ddi_target_keeps_case_and_order(fixture_data):
-    documents = {d.id: d for d in load_documents("ddi", "train", fixture_data) + load_documents("ddi", "validation", fixture_data)}
+    documents = {
+        d.id: d
+        for d in load_documents("ddi", "train", fixture_data) + load_documents("ddi", "validation", fixture_data)
+    }
     task = get_task("ddi")
     assert task.target(documents["Aspirin_ddi"]) == (
-        "the relation between Aspirin and Warfarin is effect; the relation between Aspirin and Warfarin is advice.")
+        "the relation between Aspirin and Warfarin is effect; the relation between Aspirin and Warfarin is advice."
+    )
     assert task.target(documents["Digoxin_ddi"]) == "the relation between Digoxin and quinidine is interaction."
     assert task.target(documents["Plenaxis_ddi"]) == "No drug-drug interactions are established."
 
 
 def test_dce_target_lists_drugs_in_the_study_style(fixture_data):
-    documents = {d.id: d for d in load_documents("dce", "train", fixture_data) + load_documents("dce", "validation", fixture_data)}
+    documents = {
+        d.id: d
+        for d in load_documents("dce", "train", fixture_data) + load_documents("dce", "validation", fixture_data)
+    }
     task = get_task("dce")
     assert task.target(documents["d1"]) == "Gemcitabine and cisplatin participate in a positive drug combination."
     assert task.target(documents["d2"]) == "carboplatin, paclitaxel, and bevacizumab participate in a drug combination."
     assert task.target(documents["d4"]) == "No drug combinations are established."
     test = load_documents("dce", "test", fixture_data)[0]
-    assert task.target(test) == ("FOLFOX and bevacizumab participate in a positive drug combination; "
-                                 "FOLFOX and cetuximab participate in a drug combination.")
+    assert task.target(test) == (
+        "FOLFOX and bevacizumab participate in a positive drug combination; "
+        "FOLFOX and cetuximab participate in a drug combination."
+    )
 
 
 # --- parsers ----------------------------------------------------------------------------------------
+
 
 def test_chemprot_parser_maps_label_words_and_aliases():
     parsed = get_task("chemprot").parse(
         "the relation between aspirin and cox-2 is downregulation; the relation between glucose and hexokinase is "
         "substrate and/or product; the relation between atp and kinase is substrate; "
-        "the relation between x and y is product.")
-    assert parsed.relations == (rel("CPR:4", "aspirin", "cox-2"), rel("CPR:9", "glucose", "hexokinase"),
-                                rel("CPR:9", "atp", "kinase"), rel("CPR:9", "x", "y"))
+        "the relation between x and y is product."
+    )
+    assert parsed.relations == (
+        rel("CPR:4", "aspirin", "cox-2"),
+        rel("CPR:9", "glucose", "hexokinase"),
+        rel("CPR:9", "atp", "kinase"),
+        rel("CPR:9", "x", "y"),
+    )
     assert parsed.unreadable == 0 and parsed.unknown_labels == 0
 
 
@@ -115,16 +140,22 @@ def test_name_containing_and_splits_as_the_study_parser_does():
     cdr = get_task("cdr").parse("The relation between cisplatin and renal and hearing toxicity exists.")
     assert cdr.relations == (rel("CID", "cisplatin and renal", "hearing toxicity"),)
     # ... while ChemProt's label word "substrate and/or product" contains no " and " with a space after.
-    chemprot = get_task("chemprot").parse("the relation between tumor necrosis factor and interleukin and il-6 is agonist")
+    chemprot = get_task("chemprot").parse(
+        "the relation between tumor necrosis factor and interleukin and il-6 is agonist"
+    )
     assert chemprot.relations == (rel("CPR:5", "tumor necrosis factor and interleukin", "il-6"),)
-    dce = get_task("dce").parse("5-fluorouracil, leucovorin, and oxaliplatin participate in a positive drug combination")
+    dce = get_task("dce").parse(
+        "5-fluorouracil, leucovorin, and oxaliplatin participate in a positive drug combination"
+    )
     assert dce.relations == (rel("POS", "5-fluorouracil", "leucovorin", "oxaliplatin"),)
 
 
 def test_dce_parser_labels_and_lists():
     task = get_task("dce")
-    parsed = task.parse("A and B participate in a drug combination; C, D and E participate in a positive drug "
-                        "combination; F participates in a combination; nothing here")
+    parsed = task.parse(
+        "A and B participate in a drug combination; C, D and E participate in a positive drug "
+        "combination; F participates in a combination; nothing here"
+    )
     assert parsed.relations == (rel("COMB", "A", "B"), rel("POS", "C", "D", "E"), rel("COMB", "F"))
     assert parsed.unreadable == 1
 
@@ -140,10 +171,17 @@ def test_very_long_output_is_parsed_quickly():
 
 @pytest.mark.parametrize("name", sorted(TASKS))
 @settings(max_examples=300, deadline=None)
-@given(text=st.one_of(
-    st.text(),
-    st.lists(st.sampled_from(list("ab ;.,\n\x00") + ["relation between ", " and ", " is ", " exists",
-                                                   "participate", "positive", "upregulation"])).map("".join)))
+@given(
+    text=st.one_of(
+        st.text(),
+        st.lists(
+            st.sampled_from(
+                list("ab ;.,\n\x00")
+                + ["relation between ", " and ", " is ", " exists", "participate", "positive", "upregulation"]
+            )
+        ).map("".join),
+    )
+)
 def test_parser_never_raises(name, text):
     parsed = get_task(name).parse(text)
     assert parsed.unreadable >= 0 and parsed.unknown_labels <= len(parsed.relations)
@@ -156,6 +194,7 @@ def test_parser_accepts_non_text_without_raising(value):
 
 
 # --- target -> parse round trip ---------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_target_round_trips_on_fixtures(name, fixture_data):

@@ -42,8 +42,7 @@ def tokenizer_for(family: str):
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=180, special_tokens=["<pad>", "</s>", "<s>", "<unk>"],
-                                  show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=180, special_tokens=["<pad>", "</s>", "<s>", "<unk>"], show_progress=False)
     backend.train_from_iterator(SENTENCES, trainer)
     # T5 appends </s>; BART wraps in <s> ... </s>; BioGPT starts with </s>; GPT-2 adds nothing.
     templates = {"t5": "$A </s>", "bart": "<s> $A </s>", "biogpt": "</s> $A"}
@@ -51,8 +50,9 @@ def tokenizer_for(family: str):
         special = [("</s>", EOS), ("<s>", BOS)]
         backend.post_processor = processors.TemplateProcessing(single=templates[family], special_tokens=special)
     pad = None if family == "gpt2" else "<pad>"  # GPT-2 ships without a pad token: the loader must add one
-    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=pad, eos_token="</s>", bos_token="<s>",
-                                   unk_token="<unk>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token=pad, eos_token="</s>", bos_token="<s>", unk_token="<unk>"
+    )
 
 
 def model_for(family: str, vocab_size: int, seed: int = 0):
@@ -73,31 +73,78 @@ def model_for(family: str, vocab_size: int, seed: int = 0):
 
 def _architecture_for(family: str, vocab_size: int, seed: int):
     import torch
-    from transformers import (BartConfig, BartForConditionalGeneration, BioGptConfig, BioGptForCausalLM, GPT2Config,
-                              GPT2LMHeadModel, T5Config, T5ForConditionalGeneration)
+    from transformers import (
+        BartConfig,
+        BartForConditionalGeneration,
+        BioGptConfig,
+        BioGptForCausalLM,
+        GPT2Config,
+        GPT2LMHeadModel,
+        T5Config,
+        T5ForConditionalGeneration,
+    )
 
     ids = {"pad_token_id": PAD, "eos_token_id": EOS, "bos_token_id": BOS}
     torch.manual_seed(seed)
     if family == "t5":
-        config = T5Config(vocab_size=vocab_size, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
-                          decoder_start_token_id=PAD, **ids)
+        config = T5Config(
+            vocab_size=vocab_size,
+            d_model=32,
+            d_kv=8,
+            d_ff=64,
+            num_layers=2,
+            num_heads=4,
+            decoder_start_token_id=PAD,
+            **ids,
+        )
         return T5ForConditionalGeneration(config)
     if family == "bart":
-        config = BartConfig(vocab_size=vocab_size, d_model=32, encoder_layers=2, decoder_layers=2,
-                            encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
-                            decoder_ffn_dim=64, max_position_embeddings=1024, decoder_start_token_id=EOS, **ids)
+        config = BartConfig(
+            vocab_size=vocab_size,
+            d_model=32,
+            encoder_layers=2,
+            decoder_layers=2,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=1024,
+            decoder_start_token_id=EOS,
+            **ids,
+        )
         model = BartForConditionalGeneration(config)
         # What facebook/bart-* ship, and what our greedy decoding must ignore.
-        model.generation_config.update(num_beams=4, no_repeat_ngram_size=3, min_length=20, early_stopping=True,
-                                       forced_bos_token_id=BOS, forced_eos_token_id=EOS, length_penalty=2.0)
+        model.generation_config.update(
+            num_beams=4,
+            no_repeat_ngram_size=3,
+            min_length=20,
+            early_stopping=True,
+            forced_bos_token_id=BOS,
+            forced_eos_token_id=EOS,
+            length_penalty=2.0,
+        )
         return model
     if family == "gpt2":
-        config = GPT2Config(vocab_size=vocab_size, n_positions=CONTEXT, n_embd=32, n_layer=2, n_head=4,
-                            bos_token_id=BOS, eos_token_id=EOS)
+        config = GPT2Config(
+            vocab_size=vocab_size,
+            n_positions=CONTEXT,
+            n_embd=32,
+            n_layer=2,
+            n_head=4,
+            bos_token_id=BOS,
+            eos_token_id=EOS,
+        )
         return GPT2LMHeadModel(config)
     if family == "biogpt":
-        config = BioGptConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                              intermediate_size=64, max_position_embeddings=CONTEXT, **ids)
+        config = BioGptConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=CONTEXT,
+            **ids,
+        )
         return BioGptForCausalLM(config)
     raise ValueError(f"no tiny model for family '{family}'; known: {', '.join(FAMILIES)}")
 
@@ -109,5 +156,12 @@ def build_tiny_model(family: str, folder: Path | str, seed: int = 0) -> ModelSpe
     model = model_for(family, len(tokenizer), seed)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return ModelSpec(name=f"tiny-{family}", path=str(folder), architecture=ARCHITECTURE[family], params="tiny",
-                     domain="biomedical" if family == "biogpt" else "general", ift="none", family=family)
+    return ModelSpec(
+        name=f"tiny-{family}",
+        path=str(folder),
+        architecture=ARCHITECTURE[family],
+        params="tiny",
+        domain="biomedical" if family == "biogpt" else "general",
+        ift="none",
+        family=family,
+    )

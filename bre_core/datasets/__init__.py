@@ -28,8 +28,14 @@ def check_split(split: str) -> str:
     return split
 
 
-def load_documents(dataset: str, split: str, data_dir: str | os.PathLike | None = None, *,
-                   source: str = "files", split_seed: int = DEFAULT_SPLIT_SEED) -> list[Document]:
+def load_documents(
+    dataset: str,
+    split: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    source: str = "files",
+    split_seed: int = DEFAULT_SPLIT_SEED,
+) -> list[Document]:
     """The documents of one split, in corpus order.
 
     source="files" reads the official release files under `data_dir` (else $BRE_DATA_DIR, else ./data);
@@ -57,5 +63,13 @@ def dataset_files(dataset: str) -> list[str]:
     return DATASETS[check_dataset(dataset)].files()
 
 
-__all__ = ["DATASETS", "SPLITS", "load_documents", "dataset_files", "split_seed_used", "check_dataset", "check_split",
-           "resolve_data_dir"]
+__all__ = [
+    "DATASETS",
+    "SPLITS",
+    "load_documents",
+    "dataset_files",
+    "split_seed_used",
+    "check_dataset",
+    "check_split",
+    "resolve_data_dir",
+]

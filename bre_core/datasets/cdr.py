@@ -42,15 +42,30 @@ def load_split(data_dir: Path, split: str, split_seed: int | None = None) -> lis
     return documents
 
 
-class _Concept:
-    def __init__(self, etype: str):
-        self.type, self.names, self.spans = etype, {}, []
+class Concepts:
+    """The MeSH concepts of one document, gathered mention by mention: type, distinct names, spans."""
 
-    def add(self, name: str, span: tuple[int, int] | None):
+    def __init__(self):
+        self._by_id: dict[str, tuple[str, dict[str, None], list[tuple[int, int]]]] = {}
+
+    def add(self, concept_id: str, etype: str, name: str | None = None, span: tuple[int, int] | None = None):
+        if concept_id in ("-1", ""):
+            return  # a mention that could not be normalised forms no entity
+        _, names, spans = self._by_id.setdefault(concept_id, (etype, {}, []))
         if name:
-            self.names.setdefault(name, None)
-        if span is not None and span not in self.spans:
-            self.spans.append(span)
+            names.setdefault(name, None)
+        if span is not None and span not in spans:
+            spans.append(span)
+
+    def entities(self, relations: list[Relation]) -> tuple[Entity, ...]:
+        for relation in relations:
+            for concept_id, etype in zip(relation.args, ("Chemical", "Disease")):
+                # A CID concept with no mention in the text keeps an empty name list: it cannot be generated.
+                self.add(concept_id, etype)
+        return tuple(
+            Entity(id=cid, type=etype, names=tuple(names), spans=tuple(spans))
+            for cid, (etype, names, spans) in self._by_id.items()
+        )
 
 
 def _document(block: list[tuple[int, str]], path: Path, split: str) -> Document:
@@ -60,14 +75,18 @@ def _document(block: list[tuple[int, str]], path: Path, split: str) -> Document:
     if apmid != pmid:
         raise DataError(f"abstract line is for PMID {apmid}, title for {pmid}.", path=path, line=abstract_line)
 
-    concepts: dict[str, _Concept] = {}
+    concepts = Concepts()
     relations: list[Relation] = []
     for number, line in block[2:]:
         cells = line.split("\t")
         owner = cells[0].split("|", 1)[0]
         if owner != pmid:
-            raise DataError(f"line belongs to PMID {owner} inside the block of PMID {pmid} "
-                            "(documents must be separated by a blank line).", path=path, line=number)
+            raise DataError(
+                f"line belongs to PMID {owner} inside the block of PMID {pmid} "
+                "(documents must be separated by a blank line).",
+                path=path,
+                line=number,
+            )
         if len(cells) == 4 and cells[1] == "CID":
             relations.append(Relation(label="CID", args=(cells[2], cells[3])))
         elif len(cells) in (6, 7):
@@ -75,28 +94,33 @@ def _document(block: list[tuple[int, str]], path: Path, split: str) -> Document:
             mention, etype, ids = cells[3], cells[4], cells[5].split("|")
             parts = cells[6].split("|") if len(cells) == 7 else []
             for i, concept_id in enumerate(ids):
-                if concept_id in ("-1", ""):
-                    continue
-                concept = concepts.setdefault(concept_id, _Concept(etype))
-                concept.add(mention, span)
+                concepts.add(concept_id, etype, mention, span)
                 if len(parts) == len(ids):
-                    concept.add(parts[i], None)
+                    concepts.add(concept_id, etype, parts[i])
         else:
-            raise DataError(f"expected a mention (6 or 7 columns) or a CID relation (4 columns), found "
-                            f"{len(cells)} columns: {line[:120]!r}", path=path, line=number)
+            raise DataError(
+                f"expected a mention (6 or 7 columns) or a CID relation (4 columns), found "
+                f"{len(cells)} columns: {line[:120]!r}",
+                path=path,
+                line=number,
+            )
 
-    for relation in relations:
-        for concept_id, etype in zip(relation.args, ("Chemical", "Disease")):
-            # A CID concept with no mention in the text keeps an empty name list: it cannot be generated.
-            concepts.setdefault(concept_id, _Concept(etype))
-    entities = tuple(Entity(id=cid, type=c.type, names=tuple(c.names), spans=tuple(c.spans))
-                     for cid, c in concepts.items())
-    return Document(id=pmid, dataset=NAME, split=split, text=f"{title} {abstract}", entities=entities,
-                    relations=tuple(relations))
+    return Document(
+        id=pmid,
+        dataset=NAME,
+        split=split,
+        text=f"{title} {abstract}",
+        entities=concepts.entities(relations),
+        relations=tuple(relations),
+    )
 
 
 def _header(block, path):
     if len(block) < 2 or "|t|" not in block[0][1] or "|a|" not in block[1][1]:
-        raise DataError("expected a 'PMID|t|title' line followed by a 'PMID|a|abstract' line.",
-                        path=path, line=block[0][0], hint="The file is truncated or not in PubTator format.")
+        raise DataError(
+            "expected a 'PMID|t|title' line followed by a 'PMID|a|abstract' line.",
+            path=path,
+            line=block[0][0],
+            hint="The file is truncated or not in PubTator format.",
+        )
     return block[0], block[1]

@@ -46,7 +46,10 @@ def load_split(data_dir: Path, split: str, split_seed: int | None = None) -> lis
     entities: dict[str, list[Entity]] = {pmid: [] for pmid in texts}
     for line, (pmid, tid, etype, start, end, mention) in iter_tsv(paths["entities"], 6):
         _known(pmid, entities, paths["entities"], line)
-        span = (to_int(start, "start offset", paths["entities"], line), to_int(end, "end offset", paths["entities"], line))
+        span = (
+            to_int(start, "start offset", paths["entities"], line),
+            to_int(end, "end offset", paths["entities"], line),
+        )
         entities[pmid].append(Entity(id=tid, type=etype, names=(mention,), spans=(span,)))
 
     relations: dict[str, list[Relation]] = {pmid: [] for pmid in texts}
@@ -56,11 +59,22 @@ def load_split(data_dir: Path, split: str, split_seed: int | None = None) -> lis
         known = {e.id for e in entities[pmid]}
         for arg in args:
             if arg not in known:
-                raise DataError(f"relation argument {arg} is not an entity of PMID {pmid}.", path=paths["gold"], line=line)
+                raise DataError(
+                    f"relation argument {arg} is not an entity of PMID {pmid}.", path=paths["gold"], line=line
+                )
         relations[pmid].append(Relation(label=group.strip(), args=args))
 
-    return [Document(id=pmid, dataset=NAME, split=split, text=text, entities=tuple(entities[pmid]),
-                     relations=tuple(relations[pmid])) for pmid, text in texts.items()]
+    return [
+        Document(
+            id=pmid,
+            dataset=NAME,
+            split=split,
+            text=text,
+            entities=tuple(entities[pmid]),
+            relations=tuple(relations[pmid]),
+        )
+        for pmid, text in texts.items()
+    ]
 
 
 def _known(pmid: str, table: dict, path: Path, line: int) -> None:
@@ -72,4 +86,4 @@ def _arg(cell: str, role: str, path: Path, line: int) -> str:
     prefix = f"{role}:"
     if not cell.startswith(prefix):
         raise DataError(f"expected '{prefix}T<n>', found {cell!r}.", path=path, line=line)
-    return cell[len(prefix):]
+    return cell[len(prefix) :]

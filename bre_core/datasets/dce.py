@@ -39,18 +39,35 @@ def document_from_row(row: dict, split: str, path: Path | str = "<row>", line: i
     """One drug-combo-extraction record (local file or hub) -> Document."""
     entities = []
     for span in field(row, "spans", path, line, list):
-        entities.append(Entity(id=str(span["span_id"]), type="DRUG", names=(str(span["text"]),),
-                               spans=((int(span["start"]), int(span["end"])),)))
+        entities.append(
+            Entity(
+                id=str(span["span_id"]),
+                type="DRUG",
+                names=(str(span["text"]),),
+                spans=((int(span["start"]), int(span["end"])),),
+            )
+        )
     ids = {e.id for e in entities}
     relations = []
     for rel in field(row, "rels", path, line, list):
         label = CLASS_MAP.get(rel.get("class"))
         if label is None:
-            raise DataError(f"unknown relation class {rel.get('class')!r}; expected one of {', '.join(CLASS_MAP)}.",
-                            path=path, line=line)
+            raise DataError(
+                f"unknown relation class {rel.get('class')!r}; expected one of {', '.join(CLASS_MAP)}.",
+                path=path,
+                line=line,
+            )
         args = tuple(str(s) for s in rel.get("spans", []))
         if len(args) < 2 or any(a not in ids for a in args):
-            raise DataError(f"relation spans {list(args)} must name at least two spans of the sentence.", path=path, line=line)
+            raise DataError(
+                f"relation spans {list(args)} must name at least two spans of the sentence.", path=path, line=line
+            )
         relations.append(Relation(label=label, args=args))
-    return Document(id=str(field(row, "doc_id", path, line, str)), dataset=NAME, split=split,
-                    text=field(row, "sentence", path, line, str), entities=tuple(entities), relations=tuple(relations))
+    return Document(
+        id=str(field(row, "doc_id", path, line, str)),
+        dataset=NAME,
+        split=split,
+        text=field(row, "sentence", path, line, str),
+        entities=tuple(entities),
+        relations=tuple(relations),
+    )

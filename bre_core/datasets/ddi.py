@@ -42,14 +42,24 @@ def document_from_row(row: dict, split: str, path: Path | str = "<row>", line: i
         if offsets and isinstance(offsets[0], (list, tuple)):
             offsets = offsets[0]
         span = (tuple(int(x) for x in offsets),) if len(offsets) == 2 else ()
-        entities.append(Entity(id=str(entity["id"]), type=str(entity["type"]), names=(str(entity["text"]),), spans=span))
+        entities.append(
+            Entity(id=str(entity["id"]), type=str(entity["type"]), names=(str(entity["text"]),), spans=span)
+        )
     ids = {e.id for e in entities}
     relations = []
     for relation in field(row, "relations", path, line, list):
         args = (str(relation["head"]["ref_id"]), str(relation["tail"]["ref_id"]))
         missing = [a for a in args if a not in ids]
         if missing:
-            raise DataError(f"relation {relation.get('id')} points at unknown entity {missing[0]}.", path=path, line=line)
+            raise DataError(
+                f"relation {relation.get('id')} points at unknown entity {missing[0]}.", path=path, line=line
+            )
         relations.append(Relation(label=str(relation["type"]), args=args))
-    return Document(id=str(field(row, "document_id", path, line, str)), dataset=NAME, split=split,
-                    text=field(row, "text", path, line, str), entities=tuple(entities), relations=tuple(relations))
+    return Document(
+        id=str(field(row, "document_id", path, line, str)),
+        dataset=NAME,
+        split=split,
+        text=field(row, "text", path, line, str),
+        entities=tuple(entities),
+        relations=tuple(relations),
+    )

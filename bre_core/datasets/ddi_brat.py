@@ -15,7 +15,9 @@ def is_junk(name: str) -> bool:
     return "__MACOSX" in parts or any(part.startswith(".") for part in parts)
 
 
-def brat_documents(archive: zipfile.ZipFile, url: str, splits_wanted: tuple[str, ...]) -> dict[str, list[tuple[tuple[str, str], dict]]]:
+def brat_documents(
+    archive: zipfile.ZipFile, url: str, splits_wanted: tuple[str, ...]
+) -> dict[str, list[tuple[tuple[str, str], dict]]]:
     """{"Train"|"Test": [((source folder, document id), record)]}; records in the `ddi_corpus_source` layout."""
     names = set(archive.namelist())
     splits: dict[str, list] = {}
@@ -45,8 +47,10 @@ def _read_text(archive: zipfile.ZipFile, name: str, url: str) -> str:
         with io.TextIOWrapper(archive.open(name), encoding="utf-8", newline=None) as handle:
             return handle.read()
     except UnicodeDecodeError as exc:
-        raise DownloadError(f"{url}: {name} is not valid UTF-8 ({exc.reason} at byte {exc.start}); the archive "
-                            f"is not the official release.") from None
+        raise DownloadError(
+            f"{url}: {name} is not valid UTF-8 ({exc.reason} at byte {exc.start}); the archive "
+            f"is not the official release."
+        ) from None
 
 
 def _ddi_record(document_id: str, text: str, ann: str, where: str) -> dict:
@@ -59,8 +63,10 @@ def _ddi_record(document_id: str, text: str, ann: str, where: str) -> dict:
             elif line.startswith("R"):
                 relations.append(_brat_relation(line))
         except (ValueError, IndexError):
-            raise DownloadError(f"{where}, line {number}: not a BRAT annotation: {line[:120]!r}. The archive is "
-                                f"not the official release.") from None
+            raise DownloadError(
+                f"{where}, line {number}: not a BRAT annotation: {line[:120]!r}. The archive is "
+                f"not the official release."
+            ) from None
     return {"document_id": document_id, "text": text, "entities": entities, "relations": relations}
 
 
@@ -68,7 +74,7 @@ def _brat_entity(line: str) -> dict:
     """`T1<TAB>DRUG 45 53[;60 70]<TAB>mention`; a discontinuous mention keeps its first fragment, as on the hub."""
     tid, type_and_spans, mention = line.split("\t")[:3]
     etype = type_and_spans.split()[0]
-    spans = [tuple(int(x) for x in span.split()) for span in type_and_spans[len(etype):].strip().split(";")]
+    spans = [tuple(int(x) for x in span.split()) for span in type_and_spans[len(etype) :].strip().split(";")]
     start, end = spans[0]
     first_text = mention[: end - start] if len(spans) > 1 else mention
     return {"offsets": [start, end], "text": first_text, "type": etype, "id": tid}
@@ -80,5 +86,9 @@ def _brat_relation(line: str) -> dict:
     rtype, head, tail = body.split()[:3]
     head_role, head_ref = head.split(":")[:2]
     tail_role, tail_ref = tail.split(":")[:2]
-    return {"id": rid, "head": {"ref_id": head_ref, "role": head_role},
-            "tail": {"ref_id": tail_ref, "role": tail_role}, "type": rtype}
+    return {
+        "id": rid,
+        "head": {"ref_id": head_ref, "role": head_role},
+        "tail": {"ref_id": tail_ref, "role": tail_role},
+        "type": rtype,
+    }

@@ -35,36 +35,25 @@ _TEMP_PREFIX = ".bre-download-"
 CHEMPROT_URL = "https://biocreative.bioinformatics.udc.es/media/store/files/2017/ChemProt_Corpus.zip"
 CDR_URL = "https://github.com/JHnlp/BioCreative-V-CDR-Corpus/raw/master/CDR_Data.zip"
 DDI_URL = "https://github.com/isegura/DDICorpus/raw/master/DDICorpus-2013(BRAT).zip"
-DCE_BASE_URL = ("https://raw.githubusercontent.com/allenai/drug-combo-extraction/"
-                "219717e8c2f7139584c605e211acbd86b26c93dd/data")
+DCE_BASE_URL = (
+    "https://raw.githubusercontent.com/allenai/drug-combo-extraction/219717e8c2f7139584c605e211acbd86b26c93dd/data"
+)
 
 # SHA-256 of every file this module installs, relative to the data folder. Computed from the official
 # files in the project's shared data copy; a download that differs from these is not the official release.
 CHECKSUMS: dict[str, str] = {
-    "chemprot/original/chemprot_training/chemprot_training_abstracts.tsv":
-        "2eef8782dc6c1474115ce5b780d6b4bc8f68d98e34fbf1619b9502fafc97685b",
-    "chemprot/original/chemprot_training/chemprot_training_entities.tsv":
-        "ec01f954803d6854965b36b4c222001246b93b683a8fde4f4944132779161a7e",
-    "chemprot/original/chemprot_training/chemprot_training_relations.tsv":
-        "f7fad40e618b60a048db7131ddbc49d8b1cf06340528bbdbd9cf30026d72eb85",
-    "chemprot/original/chemprot_training/chemprot_training_gold_standard.tsv":
-        "dc1333bf582ecf67ca1a1fe05c27bfaa03969a5ef3d70543d0c7a90e2dd9896e",
-    "chemprot/original/chemprot_development/chemprot_development_abstracts.tsv":
-        "186a45a6b604d602c3fcf2a04fe6cc9b5f5d6dbe5542babfc685d56db1fd617d",
-    "chemprot/original/chemprot_development/chemprot_development_entities.tsv":
-        "7b75bd8e5397a72a29a387bb12f847487938b7469c84d04b289ccaa8009ec12a",
-    "chemprot/original/chemprot_development/chemprot_development_relations.tsv":
-        "dff73eb2a6f88137d6d358e713bfd56d6cba047013105f2a742ec660448379a7",
-    "chemprot/original/chemprot_development/chemprot_development_gold_standard.tsv":
-        "7fc258e29160c18807b12cb34e30fce6a4c26df835247febaafa21dc49e6ec60",
-    "chemprot/original/chemprot_test_gs/chemprot_test_abstracts_gs.tsv":
-        "9b7de664f0b4231d6e58992f091aa36bc577ca3f12f0565bc2d898af3982645b",
-    "chemprot/original/chemprot_test_gs/chemprot_test_entities_gs.tsv":
-        "37a9addd54822a1fd8636cddca01dd9ddadc0776b76140271869bf9e02203d99",
-    "chemprot/original/chemprot_test_gs/chemprot_test_relations_gs.tsv":
-        "ca3ba8a7b205c909efef2ab7113f007e3e05a6c82be60cff904c4b7772e81421",
-    "chemprot/original/chemprot_test_gs/chemprot_test_gold_standard.tsv":
-        "3dc760bf88a0a9b3ef4b2374b97d67c89bb8f4309905729546bab10beccb236b",
+    "chemprot/original/chemprot_training/chemprot_training_abstracts.tsv": "2eef8782dc6c1474115ce5b780d6b4bc8f68d98e34fbf1619b9502fafc97685b",
+    "chemprot/original/chemprot_training/chemprot_training_entities.tsv": "ec01f954803d6854965b36b4c222001246b93b683a8fde4f4944132779161a7e",
+    "chemprot/original/chemprot_training/chemprot_training_relations.tsv": "f7fad40e618b60a048db7131ddbc49d8b1cf06340528bbdbd9cf30026d72eb85",
+    "chemprot/original/chemprot_training/chemprot_training_gold_standard.tsv": "dc1333bf582ecf67ca1a1fe05c27bfaa03969a5ef3d70543d0c7a90e2dd9896e",
+    "chemprot/original/chemprot_development/chemprot_development_abstracts.tsv": "186a45a6b604d602c3fcf2a04fe6cc9b5f5d6dbe5542babfc685d56db1fd617d",
+    "chemprot/original/chemprot_development/chemprot_development_entities.tsv": "7b75bd8e5397a72a29a387bb12f847487938b7469c84d04b289ccaa8009ec12a",
+    "chemprot/original/chemprot_development/chemprot_development_relations.tsv": "dff73eb2a6f88137d6d358e713bfd56d6cba047013105f2a742ec660448379a7",
+    "chemprot/original/chemprot_development/chemprot_development_gold_standard.tsv": "7fc258e29160c18807b12cb34e30fce6a4c26df835247febaafa21dc49e6ec60",
+    "chemprot/original/chemprot_test_gs/chemprot_test_abstracts_gs.tsv": "9b7de664f0b4231d6e58992f091aa36bc577ca3f12f0565bc2d898af3982645b",
+    "chemprot/original/chemprot_test_gs/chemprot_test_entities_gs.tsv": "37a9addd54822a1fd8636cddca01dd9ddadc0776b76140271869bf9e02203d99",
+    "chemprot/original/chemprot_test_gs/chemprot_test_relations_gs.tsv": "ca3ba8a7b205c909efef2ab7113f007e3e05a6c82be60cff904c4b7772e81421",
+    "chemprot/original/chemprot_test_gs/chemprot_test_gold_standard.tsv": "3dc760bf88a0a9b3ef4b2374b97d67c89bb8f4309905729546bab10beccb236b",
     "bc5cdr/CDR_TrainingSet.PubTator.txt": "7afcec134e3d4871e74b0398d92850d3c9ac94c0bdc780003f2d60184c012bd8",
     "bc5cdr/CDR_DevelopmentSet.PubTator.txt": "9e18d8e700168887a7919e62f67ac2ce2357e3f409a48ee992906abdd80fe3e5",
     "bc5cdr/CDR_TestSet.PubTator.txt": "a3c48d5f35bdfce20c2371778abedc9fd24d1da092207072e5181ad53c8d0e2f",
@@ -96,8 +85,14 @@ class Source:
         return urllib.parse.unquote(PurePosixPath(urllib.parse.urlsplit(self.url).path).name)
 
 
-def download_datasets(names: Iterable[str] | None, data_dir: str | os.PathLike, *, mirror: str | None = None,
-                      force: bool = False, progress: bool = True) -> list[Path]:
+def download_datasets(
+    names: Iterable[str] | None,
+    data_dir: str | os.PathLike,
+    *,
+    mirror: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> list[Path]:
     """Download, verify and install the official files of `names` (all four when empty) under `data_dir`.
 
     Files already present with the recorded SHA-256 are kept (`force` fetches them again). Everything is
@@ -112,11 +107,21 @@ def download_datasets(names: Iterable[str] | None, data_dir: str | os.PathLike, 
     if plan:
         fetched_bytes = _run(plan, data_dir, mirror, progress)
         installed = sum(len(needed) for _, needed in plan)
-        log.info("Downloaded %d file(s) (%.1f MiB); installed %d file(s) into %s; %d already present.",
-                 len(plan), fetched_bytes / 2**20, installed, data_dir, kept)
+        log.info(
+            "Downloaded %d file(s) (%.1f MiB); installed %d file(s) into %s; %d already present.",
+            len(plan),
+            fetched_bytes / 2**20,
+            installed,
+            data_dir,
+            kept,
+        )
     else:
-        log.info("All %d file(s) of %s already present and verified in %s; nothing to download.",
-                 kept, ", ".join(names), data_dir)
+        log.info(
+            "All %d file(s) of %s already present and verified in %s; nothing to download.",
+            kept,
+            ", ".join(names),
+            data_dir,
+        )
     return [data_dir / rel for name in names for source in SOURCES[name] for rel in source.files]
 
 
@@ -150,8 +155,12 @@ def _plan(names: list[str], data_dir: Path, force: bool) -> tuple[list[tuple[Sou
             if needed:
                 plan.append((source, needed))
             else:
-                log.info("%s: %d file(s) from %s already present with the right checksum; skipped.",
-                         name, len(source.files), source.filename)
+                log.info(
+                    "%s: %d file(s) from %s already present with the right checksum; skipped.",
+                    name,
+                    len(source.files),
+                    source.filename,
+                )
     return plan, kept
 
 
@@ -193,8 +202,9 @@ def _workspace(data_dir: Path) -> tuple[Path, list[Path]]:
         return Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=data_dir)), created
     except OSError as exc:
         _remove_empty(created)
-        raise DownloadError(f"Cannot write to the data folder {data_dir}: {exc}. Choose another --data-dir "
-                            f"or fix its permissions.") from None
+        raise DownloadError(
+            f"Cannot write to the data folder {data_dir}: {exc}. Choose another --data-dir or fix its permissions."
+        ) from None
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -205,8 +215,9 @@ def _remove_empty(folders: list[Path]) -> None:
             pass
 
 
-def _fetch_source(source: Source, work: Path, mirror: str | None, progress: bool,
-                  data_dir: Path) -> tuple[dict[str, Path], int]:
+def _fetch_source(
+    source: Source, work: Path, mirror: str | None, progress: bool, data_dir: Path
+) -> tuple[dict[str, Path], int]:
     url = source_url(source, mirror)
     (work / "unpacked").mkdir(parents=True)
     archive = work / source.filename
@@ -220,8 +231,10 @@ def _fetch_source(source: Source, work: Path, mirror: str | None, progress: bool
             f"{data_dir}. Run the command again; with --mirror, check that the mirror holds the official file."
         ) from None
     except OSError as exc:
-        raise DownloadError(f"Unpacking {source.filename} from {url} failed: {exc}. Nothing was changed in "
-                            f"{data_dir}. Check the free disk space and run the command again.") from None
+        raise DownloadError(
+            f"Unpacking {source.filename} from {url} failed: {exc}. Nothing was changed in "
+            f"{data_dir}. Check the free disk space and run the command again."
+        ) from None
     for rel in source.files:
         _verify(produced[rel], rel, url, data_dir)
     return produced, size
@@ -247,22 +260,29 @@ def _fetch(url: str, dest: Path, progress: bool, source: Source, data_dir: Path)
     except urllib.error.HTTPError as exc:
         exc.close()
         moved = "The file may have moved." if url == source.url else f"Check that the mirror serves {source.filename}."
-        raise DownloadError(f"Download failed: {url} answered HTTP {exc.code} {exc.reason}. {moved} "
-                            f"{_manual_hint(source, data_dir)}") from None
+        raise DownloadError(
+            f"Download failed: {url} answered HTTP {exc.code} {exc.reason}. {moved} {_manual_hint(source, data_dir)}"
+        ) from None
     except urllib.error.URLError as exc:
         raise DownloadError(f"Cannot reach {url}: {exc.reason}. {retry} {_manual_hint(source, data_dir)}") from None
     except TimeoutError:
-        raise DownloadError(f"Timed out after {TIMEOUT_S:g} s waiting for {url}. {retry} "
-                            f"{_manual_hint(source, data_dir)}") from None
+        raise DownloadError(
+            f"Timed out after {TIMEOUT_S:g} s waiting for {url}. {retry} {_manual_hint(source, data_dir)}"
+        ) from None
     except ValueError as exc:
-        raise DownloadError(f"Invalid download URL {url!r}: {exc}. Give --mirror as an http(s):// or file:// "
-                            f"URL, or as an existing folder.") from None
+        raise DownloadError(
+            f"Invalid download URL {url!r}: {exc}. Give --mirror as an http(s):// or file:// "
+            f"URL, or as an existing folder."
+        ) from None
     except (OSError, http.client.HTTPException) as exc:
-        raise DownloadError(f"Downloading {url} failed part-way ({exc!r}). {retry} "
-                            f"{_manual_hint(source, data_dir)}") from None
+        raise DownloadError(
+            f"Downloading {url} failed part-way ({exc!r}). {retry} {_manual_hint(source, data_dir)}"
+        ) from None
     if expected is not None and received != expected:
-        raise DownloadError(f"Download of {url} is truncated: got {received} of {expected} bytes. {retry} "
-                            f"{_manual_hint(source, data_dir)}")
+        raise DownloadError(
+            f"Download of {url} is truncated: got {received} of {expected} bytes. {retry} "
+            f"{_manual_hint(source, data_dir)}"
+        )
     return received
 
 
@@ -282,10 +302,12 @@ def _stream(response, out, total: int | None, label: str, progress: bool) -> int
 
 
 def _manual_hint(source: Source, data_dir: Path) -> str:
-    return (f"Nothing was changed in {data_dir}. To do without this connection, download {source.url} by hand "
-            f"(or take it from a mirror), put {source.filename} in a folder and pass that folder (or its URL) "
-            f"as --mirror; or copy the corpus files by hand into {data_dir} in the layout of the README, "
-            f"section 'Data'.")
+    return (
+        f"Nothing was changed in {data_dir}. To do without this connection, download {source.url} by hand "
+        f"(or take it from a mirror), put {source.filename} in a folder and pass that folder (or its URL) "
+        f"as --mirror; or copy the corpus files by hand into {data_dir} in the layout of the README, "
+        f"section 'Data'."
+    )
 
 
 def _verify(path: Path, rel: str, url: str, data_dir: Path) -> None:
@@ -295,7 +317,8 @@ def _verify(path: Path, rel: str, url: str, data_dir: Path) -> None:
             f"Checksum mismatch for {rel} (made from {url}): expected sha256 {expected}, got {actual}. "
             f"The download is damaged, or the source or mirror no longer serves the official release. "
             f"Nothing was changed in {data_dir}. Run the command again or try another --mirror; if it "
-            f"persists, the published file itself has changed: report it.")
+            f"persists, the published file itself has changed: report it."
+        )
 
 
 def _install(produced: dict[str, Path], needed: list[str], data_dir: Path) -> None:
@@ -305,11 +328,14 @@ def _install(produced: dict[str, Path], needed: list[str], data_dir: Path) -> No
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(produced[rel], target)
         except OSError as exc:
-            raise DownloadError(f"Cannot move the verified {rel} into place at {target}: {exc}. Fix the "
-                                f"folder's permissions (or remove what is in the way) and run again.") from None
+            raise DownloadError(
+                f"Cannot move the verified {rel} into place at {target}: {exc}. Fix the "
+                f"folder's permissions (or remove what is in the way) and run again."
+            ) from None
 
 
 # --- unpacking ------------------------------------------------------------------------------------------
+
 
 def _member(archive: zipfile.ZipFile, wanted: str, url: str) -> str:
     """The member at `wanted`, else the only member with its file name (a release re-zipped under another top folder)."""
@@ -323,7 +349,8 @@ def _member(archive: zipfile.ZipFile, wanted: str, url: str) -> str:
     raise DownloadError(
         f"{url}: the archive has no member '{wanted}' (it holds {len(names)} files"
         f"{', e.g. ' + ', '.join(names[:3]) if names else ''}). It is not the official release; check the URL "
-        f"or the --mirror.")
+        f"or the --mirror."
+    )
 
 
 def _extract(archive: zipfile.ZipFile, member: str, dest: Path) -> Path:
@@ -354,9 +381,12 @@ def _unpack_chemprot(path: Path, work: Path, url: str) -> dict[str, Path]:
 
 def _unpack_cdr(path: Path, work: Path, url: str) -> dict[str, Path]:
     with zipfile.ZipFile(path) as archive:
-        return {rel: _extract(archive, _member(archive, f"CDR_Data/CDR.Corpus.v010516/{PurePosixPath(rel).name}", url),
-                              work / rel)
-                for rel in _CDR_FILES}
+        return {
+            rel: _extract(
+                archive, _member(archive, f"CDR_Data/CDR.Corpus.v010516/{PurePosixPath(rel).name}", url), work / rel
+            )
+            for rel in _CDR_FILES
+        }
 
 
 def _unpack_ddi(path: Path, work: Path, url: str) -> dict[str, Path]:
@@ -366,8 +396,10 @@ def _unpack_ddi(path: Path, work: Path, url: str) -> dict[str, Path]:
     produced = {}
     for folder, rel in _DDI_SPLITS.items():
         if not splits.get(folder):
-            raise DownloadError(f"{url}: the archive has no documents under DDICorpusBrat/{folder}/. It is not "
-                                f"the official BRAT release; check the URL or the --mirror.")
+            raise DownloadError(
+                f"{url}: the archive has no documents under DDICorpusBrat/{folder}/. It is not "
+                f"the official BRAT release; check the URL or the --mirror."
+            )
         produced[rel] = work / rel
         produced[rel].parent.mkdir(parents=True, exist_ok=True)
         # json.dumps defaults (ASCII escapes, ", " and ": ") are how the reference files were written.
@@ -393,12 +425,21 @@ def _plain(name: str) -> Source:
 
 
 SOURCES: dict[str, tuple[Source, ...]] = {
-    "chemprot": (Source(CHEMPROT_URL, tuple(r for f in _CHEMPROT_FOLDERS for r in _chemprot_files(f)),
-                        _unpack_chemprot),),
+    "chemprot": (
+        Source(CHEMPROT_URL, tuple(r for f in _CHEMPROT_FOLDERS for r in _chemprot_files(f)), _unpack_chemprot),
+    ),
     "cdr": (Source(CDR_URL, _CDR_FILES, _unpack_cdr),),
     "ddi": (Source(DDI_URL, tuple(_DDI_SPLITS.values()), _unpack_ddi),),
     "dce": tuple(_plain(name) for name in ("final_train_set.jsonl", "final_test_set.jsonl", "label2idx.json")),
 }
 
-__all__ = ["download_datasets", "expected_files", "source_url", "sha256_file", "CHECKSUMS", "SOURCES", "Source",
-           "TIMEOUT_S"]
+__all__ = [
+    "download_datasets",
+    "expected_files",
+    "source_url",
+    "sha256_file",
+    "CHECKSUMS",
+    "SOURCES",
+    "Source",
+    "TIMEOUT_S",
+]

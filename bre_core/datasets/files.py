@@ -20,9 +20,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def how_to_get(dataset: str, data_dir: Path) -> str:
-    return (f"Get it with `python -m bre_core data download --dataset {dataset} --data-dir {data_dir}`, "
-            f"or point --data-dir (or BRE_DATA_DIR) at a folder laid out like the official releases "
-            f"(see the README, section 'Data').")
+    return (
+        f"Get it with `python -m bre_core data download --dataset {dataset} --data-dir {data_dir}`, "
+        f"or point --data-dir (or BRE_DATA_DIR) at a folder laid out like the official releases "
+        f"(see the README, section 'Data')."
+    )
 
 
 def require_file(path: Path, dataset: str, data_dir: Path) -> Path:
@@ -38,8 +40,12 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"not valid UTF-8 ({exc.reason} at byte {exc.start}).", path=path,
-                                line=number, hint="The file is damaged; download it again.") from None
+                raise DataError(
+                    f"not valid UTF-8 ({exc.reason} at byte {exc.start}).",
+                    path=path,
+                    line=number,
+                    hint="The file is damaged; download it again.",
+                ) from None
             yield number, line.rstrip("\n").rstrip("\r")
 
 
@@ -52,8 +58,12 @@ def iter_tsv(path: Path, columns: int | tuple[int, ...]) -> Iterator[tuple[int, 
         cells = line.split("\t")
         if len(cells) not in allowed:
             expected = " or ".join(str(c) for c in allowed)
-            raise DataError(f"expected {expected} tab-separated columns, found {len(cells)}: {line[:120]!r}",
-                            path=path, line=number, hint="The file is truncated or not in the official format.")
+            raise DataError(
+                f"expected {expected} tab-separated columns, found {len(cells)}: {line[:120]!r}",
+                path=path,
+                line=number,
+                hint="The file is truncated or not in the official format.",
+            )
         yield number, cells
 
 
@@ -65,8 +75,12 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"not valid JSON ({exc.msg}, column {exc.colno}).", path=path, line=number,
-                            hint="The file is truncated or damaged; download it again.") from None
+            raise DataError(
+                f"not valid JSON ({exc.msg}, column {exc.colno}).",
+                path=path,
+                line=number,
+                hint="The file is truncated or damaged; download it again.",
+            ) from None
         if not isinstance(row, dict):
             raise DataError("expected a JSON object.", path=path, line=number)
         yield number, row
@@ -75,12 +89,16 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
 def field(row: dict, key: str, path: Path, line: int, kind: type | tuple[type, ...] = object):
     """row[key], checked for presence and type, or an error naming the file, line and key."""
     if key not in row:
-        raise DataError(f"missing key '{key}' (keys present: {', '.join(sorted(row)) or 'none'}).",
-                        path=path, line=line)
+        raise DataError(
+            f"missing key '{key}' (keys present: {', '.join(sorted(row)) or 'none'}).", path=path, line=line
+        )
     value = row[key]
     if not isinstance(value, kind):
-        raise DataError(f"key '{key}' has type {type(value).__name__}, expected "
-                        f"{getattr(kind, '__name__', kind)}.", path=path, line=line)
+        raise DataError(
+            f"key '{key}' has type {type(value).__name__}, expected {getattr(kind, '__name__', kind)}.",
+            path=path,
+            line=line,
+        )
     return value
 
 

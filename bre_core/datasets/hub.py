@@ -30,9 +30,17 @@ from bre_core.datasets import ddi as _ddi
 from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
 from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
 from bre_core.hub_access import endpoint, offline_setting, probe
-from bre_core.datasets.hub_rows import (CDR_KB, CDR_SOURCE, CHEMPROT_FULL, CHEMPROT_SHARED_TASK,
-                                        chemprot_full_row, chemprot_shared_task_row, document_from_cdr_kb_row,
-                                        document_from_cdr_source_row, document_from_chemprot_row)
+from bre_core.datasets.hub_rows import (
+    CDR_KB,
+    CDR_SOURCE,
+    CHEMPROT_FULL,
+    CHEMPROT_SHARED_TASK,
+    chemprot_full_row,
+    chemprot_shared_task_row,
+    document_from_cdr_kb_row,
+    document_from_cdr_source_row,
+    document_from_chemprot_row,
+)
 from bre_core.schema import Document
 
 PARQUET_REVISION = "refs/convert/parquet"
@@ -66,13 +74,19 @@ HUB_SOURCES: dict[str, HubSource] = {
     "chemprot": HubSource("bigbio/chemprot", PARQUET_REVISION, (CHEMPROT_SHARED_TASK, CHEMPROT_FULL)),
     "cdr": HubSource("bigbio/bc5cdr", PARQUET_REVISION, (CDR_SOURCE, CDR_KB)),
     "ddi": HubSource("bigbio/ddi_corpus", PARQUET_REVISION, (DDI_SOURCE,), seeded_validation=True),
-    "dce": HubSource("allenai/drug-combo-extraction", DCE_REVISION, (None,),
-                     files={"train": "final_train_set.jsonl", "test": "final_test_set.jsonl"},
-                     seeded_validation=True, builder="json"),
+    "dce": HubSource(
+        "allenai/drug-combo-extraction",
+        DCE_REVISION,
+        (None,),
+        files={"train": "final_train_set.jsonl", "test": "final_test_set.jsonl"},
+        seeded_validation=True,
+        builder="json",
+    ),
 }
 
 
 # --- loading ---------------------------------------------------------------------------------------------
+
 
 def load_split(dataset: str, split: str, split_seed: int = DEFAULT_SPLIT_SEED) -> list[Document]:
     """The documents of one split read from the hub, equal to what the local loader makes of the official files.
@@ -85,8 +99,14 @@ def load_split(dataset: str, split: str, split_seed: int = DEFAULT_SPLIT_SEED) -
     if split not in _SPLITS:
         raise UnknownNameError("split", split, _SPLITS)
     rows, config = _fetch_rows(dataset, split, source)
-    return documents_from_hub_rows(dataset, split, rows, config=config, split_seed=split_seed,
-                                   origin=_origin(source, config, hub_split(dataset, split)))
+    return documents_from_hub_rows(
+        dataset,
+        split,
+        rows,
+        config=config,
+        split_seed=split_seed,
+        origin=_origin(source, config, hub_split(dataset, split)),
+    )
 
 
 def hub_split(dataset: str, split: str) -> str:
@@ -115,8 +135,10 @@ def _fetch_rows(dataset: str, split: str, source: HubSource) -> tuple[list[dict]
         import datasets
         import huggingface_hub  # noqa: F401
     except ImportError as exc:
-        raise BreError(f"Reading {dataset} from the hub needs the `datasets` package ({exc}). Install it with "
-                       f"`pip install -r requirements.txt`, or read the local files with --data-dir.") from None
+        raise BreError(
+            f"Reading {dataset} from the hub needs the `datasets` package ({exc}). Install it with "
+            f"`pip install -r requirements.txt`, or read the local files with --data-dir."
+        ) from None
 
     failures = []
     for config in source.configs:
@@ -130,26 +152,31 @@ def _fetch_rows(dataset: str, split: str, source: HubSource) -> tuple[list[dict]
                 unreachable, local_only = f"the connection failed while fetching {source.repo}", True
             continue
         if not files:
-            failures.append(f"{origin}: no files for this split"
-                            + (" in the local cache" if local_only else " in the repository"))
+            failures.append(
+                f"{origin}: no files for this split" + (" in the local cache" if local_only else " in the repository")
+            )
             continue
         try:
             with _no_download_counts():
-                table = datasets.load_dataset(source.builder, data_files={wanted: [str(f) for f in files]},
-                                              split=wanted)
+                table = datasets.load_dataset(
+                    source.builder, data_files={wanted: [str(f) for f in files]}, split=wanted
+                )
         except Exception as exc:  # noqa: BLE001 - a damaged or unexpected file: say which
-            raise DataError(f"could not read {origin} with `datasets` ({type(exc).__name__}: {exc}).",
-                            path=", ".join(str(f) for f in files),
-                            hint="Delete these files from the Hugging Face cache and run again.") from None
+            raise DataError(
+                f"could not read {origin} with `datasets` ({type(exc).__name__}: {exc}).",
+                path=", ".join(str(f) for f in files),
+                hint="Delete these files from the Hugging Face cache and run again.",
+            ) from None
         return table.to_list(), config
 
     if local_only:
         reason = f"{offline} is set" if offline is not None else unreachable
         raise HubUnavailableError(_unavailable_message(dataset, split, source, reason, failures))
-    raise DataError(f"could not read the {dataset} {split} split from the Hugging Face hub:\n  "
-                    + "\n  ".join(failures),
-                    hint=f"Read the official files instead: `python -m bre_core data download --dataset {dataset} "
-                         f"--data-dir DIR`, then --data-dir DIR (or BRE_DATA_DIR=DIR).")
+    raise DataError(
+        f"could not read the {dataset} {split} split from the Hugging Face hub:\n  " + "\n  ".join(failures),
+        hint=f"Read the official files instead: `python -m bre_core data download --dataset {dataset} "
+        f"--data-dir DIR`, then --data-dir DIR (or BRE_DATA_DIR=DIR).",
+    )
 
 
 def _split_patterns(source: HubSource, config: str | None, split: str) -> list[str]:
@@ -157,8 +184,13 @@ def _split_patterns(source: HubSource, config: str | None, split: str) -> list[s
     (export of a large split), `config/<name>-split[-NNNNN-of-NNNNN].parquet` (older layout), or a named file."""
     if config is None:
         return [source.files[split]] if source.files and split in source.files else []
-    return [f"{config}/{split}/*", f"{config}/partial-{split}/*", f"{config}/*-{split}.parquet",
-            f"{config}/*-{split}-*-of-*.parquet", f"{config}/{split}.parquet"]
+    return [
+        f"{config}/{split}/*",
+        f"{config}/partial-{split}/*",
+        f"{config}/*-{split}.parquet",
+        f"{config}/*-{split}-*-of-*.parquet",
+        f"{config}/{split}.parquet",
+    ]
 
 
 def _hub_files(source: HubSource, config: str | None, split: str, local_only: bool) -> list:
@@ -171,8 +203,15 @@ def _hub_files(source: HubSource, config: str | None, split: str, local_only: bo
     patterns = _split_patterns(source, config, split)
     if not patterns:
         return []
-    folder = Path(snapshot_download(source.repo, repo_type="dataset", revision=source.revision,
-                                    allow_patterns=patterns, local_files_only=local_only))
+    folder = Path(
+        snapshot_download(
+            source.repo,
+            repo_type="dataset",
+            revision=source.revision,
+            allow_patterns=patterns,
+            local_files_only=local_only,
+        )
+    )
     if not folder.is_dir():  # nothing matched: the config or split is not in this revision
         return []
     found = []
@@ -184,12 +223,14 @@ def _hub_files(source: HubSource, config: str | None, split: str, local_only: bo
 
 
 def _unavailable_message(dataset: str, split: str, source: HubSource, reason: str, failures: list[str]) -> str:
-    return (f"The Hugging Face hub is unreachable ({reason}), and the {dataset} {split} split ({source.repo}) is "
-            f"not in the local cache.\n"
-            f"To proceed, either download the corpus on a machine with internet access with "
-            f"`python -m bre_core data download --dataset {dataset} --data-dir DIR` and copy DIR here, or use the "
-            f"local release files: --data-dir DIR (or BRE_DATA_DIR=DIR) instead of the hub source.\n"
-            f"(tried: " + "; ".join(failures) + ")")
+    return (
+        f"The Hugging Face hub is unreachable ({reason}), and the {dataset} {split} split ({source.repo}) is "
+        f"not in the local cache.\n"
+        f"To proceed, either download the corpus on a machine with internet access with "
+        f"`python -m bre_core data download --dataset {dataset} --data-dir DIR` and copy DIR here, or use the "
+        f"local release files: --data-dir DIR (or BRE_DATA_DIR=DIR) instead of the hub source.\n"
+        f"(tried: " + "; ".join(failures) + ")"
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -217,8 +258,13 @@ def _is_connection_error(exc: BaseException) -> bool:
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, (ConnectionError, TimeoutError)) or type(exc).__name__ in (
-                "ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "OfflineModeIsEnabled",
-                "LocalEntryNotFoundError"):
+            "ConnectError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "TimeoutException",
+            "OfflineModeIsEnabled",
+            "LocalEntryNotFoundError",
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -226,8 +272,16 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 # --- rows -> Documents ---------------------------------------------------------------------------------------
 
-def documents_from_hub_rows(dataset: str, split: str, rows: Sequence[Mapping], *, config: str | None = None,
-                            split_seed: int | None = DEFAULT_SPLIT_SEED, origin: str | None = None) -> list[Document]:
+
+def documents_from_hub_rows(
+    dataset: str,
+    split: str,
+    rows: Sequence[Mapping],
+    *,
+    config: str | None = None,
+    split_seed: int | None = DEFAULT_SPLIT_SEED,
+    origin: str | None = None,
+) -> list[Document]:
     """The Documents of `split` from the rows of hub split `hub_split(dataset, split)`, in the local loader's order.
 
     `config` names the hub config the rows come from (None: the first of `HUB_SOURCES[dataset].configs`).
@@ -262,8 +316,10 @@ def documents_from_hub_rows(dataset: str, split: str, rows: Sequence[Mapping], *
 
 def _mapping(row, dataset: str, origin: str, number: int) -> Mapping:
     if not isinstance(row, Mapping):
-        raise DataError(f"expected a mapping of column names to values, got {type(row).__name__}.",
-                        path=f"{dataset}: hub row {number} of {origin}")
+        raise DataError(
+            f"expected a mapping of column names to values, got {type(row).__name__}.",
+            path=f"{dataset}: hub row {number} of {origin}",
+        )
     return row
 
 
@@ -299,5 +355,13 @@ _CONVERTERS = {
     ("dce", None): _dce_row,
 }
 
-__all__ = ["HUB_SOURCES", "HubSource", "load_split", "hub_split", "documents_from_hub_rows",
-           "document_from_chemprot_row", "document_from_cdr_source_row", "document_from_cdr_kb_row"]
+__all__ = [
+    "HUB_SOURCES",
+    "HubSource",
+    "load_split",
+    "hub_split",
+    "documents_from_hub_rows",
+    "document_from_chemprot_row",
+    "document_from_cdr_source_row",
+    "document_from_cdr_kb_row",
+]

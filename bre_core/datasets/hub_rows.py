@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bre_core.datasets.cdr import Concepts
 from bre_core.errors import DataError
 from bre_core.schema import Document, Entity, Relation
 
@@ -17,8 +18,10 @@ CHEMPROT_GOLD_GROUPS = ("CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9")
 
 # --- ChemProt ------------------------------------------------------------------------------------------------
 
-def document_from_chemprot_row(row: Mapping, split: str, where: str = "chemprot: hub row", *,
-                               config: str = CHEMPROT_SHARED_TASK) -> Document:
+
+def document_from_chemprot_row(
+    row: Mapping, split: str, where: str = "chemprot: hub row", *, config: str = CHEMPROT_SHARED_TASK
+) -> Document:
     """One `bigbio/chemprot` source row (`pmid`, `text`, `entities`, `relations`) -> Document.
 
     The hub `text` is title + "\\n" + abstract; the local text (and the entity offsets) use one space instead.
@@ -33,8 +36,14 @@ def document_from_chemprot_row(row: Mapping, split: str, where: str = "chemprot:
     for i, entity in enumerate(_records(row, "entities", where), start=1):
         at = f"{where}, entity {i}"
         offsets = _offsets_pair(_get(entity, "offsets", (list, tuple), at), at)
-        entities.append(Entity(id=_get(entity, "id", str, at), type=_get(entity, "type", str, at),
-                               names=(_get(entity, "text", str, at),), spans=(offsets,)))
+        entities.append(
+            Entity(
+                id=_get(entity, "id", str, at),
+                type=_get(entity, "type", str, at),
+                names=(_get(entity, "text", str, at),),
+                spans=(offsets,),
+            )
+        )
     known = {e.id for e in entities}
     relations = []
     for i, relation in enumerate(_records(row, "relations", where), start=1):
@@ -42,20 +51,23 @@ def document_from_chemprot_row(row: Mapping, split: str, where: str = "chemprot:
         group = _get(relation, "type", str, at).strip()
         if config == CHEMPROT_FULL and group not in CHEMPROT_GOLD_GROUPS:
             continue
-        args = (_strip_role(_get(relation, "arg1", str, at), "Arg1"),
-                _strip_role(_get(relation, "arg2", str, at), "Arg2"))
+        args = (
+            _strip_role(_get(relation, "arg1", str, at), "Arg1"),
+            _strip_role(_get(relation, "arg2", str, at), "Arg2"),
+        )
         for arg in args:
             if arg not in known:
                 raise DataError(f"relation argument {arg} is not an entity of PMID {pmid}.", path=at)
         relations.append(Relation(label=group, args=args))
     if config == CHEMPROT_FULL:
         relations = sorted(dict.fromkeys(relations), key=_gold_order)
-    return Document(id=pmid, dataset="chemprot", split=split, text=text, entities=tuple(entities),
-                    relations=tuple(relations))
+    return Document(
+        id=pmid, dataset="chemprot", split=split, text=text, entities=tuple(entities), relations=tuple(relations)
+    )
 
 
 def _strip_role(cell: str, role: str) -> str:
-    return cell[len(role) + 1:] if cell.startswith(role + ":") else cell
+    return cell[len(role) + 1 :] if cell.startswith(role + ":") else cell
 
 
 def _gold_order(relation: Relation) -> str:
@@ -72,16 +84,6 @@ def chemprot_full_row(row, split, where):
 
 
 # --- CDR -----------------------------------------------------------------------------------------------------
-
-class _Concept:
-    def __init__(self, etype: str):
-        self.type, self.names, self.spans = etype, {}, []
-
-    def add(self, name: str, span: tuple[int, int] | None):
-        if name:
-            self.names.setdefault(name, None)
-        if span is not None and span not in self.spans:
-            self.spans.append(span)
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,12 @@ def document_from_cdr_source_row(row: Mapping, split: str, where: str = "cdr: hu
         listed = []
         for j, relation in enumerate(_records(passage, "relations", at), start=1):
             rat = f"{at}, relation {j}"
-            listed.append(Relation(label=_get(relation, "type", str, rat),
-                                   args=(_get(relation, "arg1_id", str, rat), _get(relation, "arg2_id", str, rat))))
+            listed.append(
+                Relation(
+                    label=_get(relation, "type", str, rat),
+                    args=(_get(relation, "arg1_id", str, rat), _get(relation, "arg2_id", str, rat)),
+                )
+            )
         # Every passage repeats the document's relations: keep the first list as it is (a CID listed twice stays
         # twice, as the local loader keeps it), and only what another passage adds to it.
         if i == 1:
@@ -148,8 +154,9 @@ def document_from_cdr_kb_row(row: Mapping, split: str, where: str = "cdr: hub ro
     pairs = []
     for i, relation in enumerate(_records(row, "relations", where), start=1):
         at = f"{where}, relation {i}"
-        pairs.append((_get(relation, "type", str, at), _get(relation, "arg1_id", str, at),
-                      _get(relation, "arg2_id", str, at)))
+        pairs.append(
+            (_get(relation, "type", str, at), _get(relation, "arg1_id", str, at), _get(relation, "arg2_id", str, at))
+        )
     by_id = {m.id: m for m in mentions}
     for label, arg1, arg2 in pairs:
         for arg in (arg1, arg2):
@@ -174,8 +181,9 @@ def _cdr_mentions(entities) -> list[_Mention]:
         paired = composite is not None and len(parts) == len(composite.ids)
         for i, position in enumerate(parts):
             part = mentions[position]
-            mentions[position] = _Mention(part.id, part.type, part.name, None, part.ids,
-                                          (composite.ids[i],) if paired else ())
+            mentions[position] = _Mention(
+                part.id, part.type, part.name, None, part.ids, (composite.ids[i],) if paired else ()
+            )
 
     for at, entity in entities:
         entity = _mapping_at(entity, at)
@@ -185,10 +193,19 @@ def _cdr_mentions(entities) -> list[_Mention]:
             raise DataError("expected `offsets` as [[start, end], ...] and `text` as a list of strings.", path=at)
         ids = tuple(_get(n, "db_id", str, at) for n in _records(entity, "normalized", at))
         extent = (min(s for s, _ in fragments), max(e for _, e in fragments))
-        mention = _Mention(id=str(_get(entity, "id", (str, int), at)), type=_get(entity, "type", str, at),
-                           name=" ".join(names), span=extent, ids=ids, credit=ids)
-        if (composite is not None and len(ids) <= 1
-                and all(composite.span[0] <= s and e <= composite.span[1] for s, e in fragments)):
+        mention = _Mention(
+            id=str(_get(entity, "id", (str, int), at)),
+            type=_get(entity, "type", str, at),
+            name=" ".join(names),
+            span=extent,
+            ids=ids,
+            credit=ids,
+        )
+        if (
+            composite is not None
+            and len(ids) <= 1
+            and all(composite.span[0] <= s and e <= composite.span[1] for s, e in fragments)
+        ):
             parts.append(len(mentions))
         else:
             close()
@@ -213,7 +230,7 @@ def _cdr_concept_relations(mentions: list[_Mention], pairs: list[tuple[str, str,
         for chemical in dict.fromkeys(by_id[arg1].ids):
             for disease in dict.fromkeys(by_id[arg2].ids):
                 block = [(label, a, b) for a in index[chemical] for b in index[disease]]
-                if pairs[i:i + len(block)] == block:
+                if pairs[i : i + len(block)] == block:
                     matches.append(Relation(label=label, args=(chemical, disease)))
         if not matches:  # not the bigbio expansion: keep the concept pairs whose mention product is complete
             return _cdr_covered_pairs(index, by_id, pairs)
@@ -235,24 +252,25 @@ def _cdr_covered_pairs(index, by_id, pairs) -> list[Relation]:
     return list(dict.fromkeys(relations))
 
 
-def _cdr_document(document_id: str, split: str, text: str, mentions: list[_Mention],
-                  relations: list[Relation]) -> Document:
-    concepts: dict[str, _Concept] = {}
+def _cdr_document(
+    document_id: str, split: str, text: str, mentions: list[_Mention], relations: list[Relation]
+) -> Document:
+    concepts = Concepts()
     for mention in mentions:
         for concept_id in mention.credit:
-            if concept_id in ("-1", ""):
-                continue
-            concepts.setdefault(concept_id, _Concept(mention.type)).add(mention.name, mention.span)
-    for relation in relations:
-        for concept_id, etype in zip(relation.args, ("Chemical", "Disease")):
-            concepts.setdefault(concept_id, _Concept(etype))
-    entities = tuple(Entity(id=cid, type=c.type, names=tuple(c.names), spans=tuple(c.spans))
-                     for cid, c in concepts.items())
-    return Document(id=document_id, dataset="cdr", split=split, text=text, entities=entities,
-                    relations=tuple(relations))
+            concepts.add(concept_id, mention.type, mention.name, mention.span)
+    return Document(
+        id=document_id,
+        dataset="cdr",
+        split=split,
+        text=text,
+        entities=concepts.entities(relations),
+        relations=tuple(relations),
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
+
 
 def _mapping_at(value, at: str) -> Mapping:
     if not isinstance(value, Mapping):
@@ -264,8 +282,9 @@ def _get(mapping: Mapping, key: str, kind, at: str):
     """mapping[key], checked for presence and type, or a DataError naming the row and the key."""
     mapping = _mapping_at(mapping, at)
     if key not in mapping:
-        raise DataError(f"missing key '{key}' (keys present: {', '.join(sorted(map(str, mapping))) or 'none'}).",
-                        path=at)
+        raise DataError(
+            f"missing key '{key}' (keys present: {', '.join(sorted(map(str, mapping))) or 'none'}).", path=at
+        )
     value = mapping[key]
     if not isinstance(value, kind) or isinstance(value, bool):
         expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
@@ -289,7 +308,10 @@ def _records(mapping: Mapping, key: str, at: str) -> list[Mapping]:
 
 
 def _offsets_pair(value, at: str) -> tuple[int, int]:
-    if (not isinstance(value, (list, tuple)) or len(value) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in value)):
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in value)
+    ):
         raise DataError(f"expected offsets [start, end], found {value!r}.", path=at)
     return int(value[0]), int(value[1])

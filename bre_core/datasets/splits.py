@@ -12,8 +12,9 @@ DEFAULT_SPLIT_SEED = 42
 VALIDATION_FRACTION = 0.2
 
 
-def split_train_validation(items: Sequence[T], seed: int = DEFAULT_SPLIT_SEED,
-                           fraction: float = VALIDATION_FRACTION) -> tuple[list[T], list[T]]:
+def split_train_validation(
+    items: Sequence[T], seed: int = DEFAULT_SPLIT_SEED, fraction: float = VALIDATION_FRACTION
+) -> tuple[list[T], list[T]]:
     """A seeded `fraction` of `items` (rounded) as validation, the rest as train; both keep file order."""
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)

@@ -4,5 +4,12 @@ from bre_core.models.cache import ModelCache
 from bre_core.models.generation import Generation, default_max_new_tokens, generate
 from bre_core.models.loading import LoadedModel, ModelUnavailableError, load_model
 
-__all__ = ["Generation", "LoadedModel", "ModelCache", "ModelUnavailableError", "default_max_new_tokens", "generate",
-           "load_model"]
+__all__ = [
+    "Generation",
+    "LoadedModel",
+    "ModelCache",
+    "ModelUnavailableError",
+    "default_max_new_tokens",
+    "generate",
+    "load_model",
+]

@@ -34,8 +34,12 @@ class ModelCache:
     Threads asking for the same model wait for one load; loads of different models run one after the other.
     """
 
-    def __init__(self, max_models: int = 2, memory_budget_bytes: int | None = None,
-                 loader: Callable[[ModelSpec], Any] = _default_loader):
+    def __init__(
+        self,
+        max_models: int = 2,
+        memory_budget_bytes: int | None = None,
+        loader: Callable[[ModelSpec], Any] = _default_loader,
+    ):
         if max_models < 1:
             raise ValueError(f"max_models must be at least 1, got {max_models}")
         self.max_models, self.memory_budget_bytes, self.loader = max_models, memory_budget_bytes, loader

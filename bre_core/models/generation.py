@@ -53,7 +53,7 @@ def source_token_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
         return SEQ2SEQ_SOURCE_TOKENS
     context = context_length(loaded)
     if context is None:
-        return 2 ** 31
+        return 2**31
     return context - min(max_new_tokens, context // 2)
 
 
@@ -62,15 +62,32 @@ def greedy_config(loaded: LoadedModel, max_new_tokens: int):
     from transformers import GenerationConfig
 
     return GenerationConfig(
-        max_new_tokens=max_new_tokens, min_length=0, do_sample=False, num_beams=1,
-        num_beam_groups=1, num_return_sequences=1, no_repeat_ngram_size=0, encoder_no_repeat_ngram_size=0,
-        repetition_penalty=1.0, encoder_repetition_penalty=1.0, length_penalty=1.0, early_stopping=False,
-        temperature=1.0, top_k=50, top_p=1.0, diversity_penalty=0.0, renormalize_logits=False,
-        remove_invalid_values=False, use_cache=True, **loaded.token_ids())
+        max_new_tokens=max_new_tokens,
+        min_length=0,
+        do_sample=False,
+        num_beams=1,
+        num_beam_groups=1,
+        num_return_sequences=1,
+        no_repeat_ngram_size=0,
+        encoder_no_repeat_ngram_size=0,
+        repetition_penalty=1.0,
+        encoder_repetition_penalty=1.0,
+        length_penalty=1.0,
+        early_stopping=False,
+        temperature=1.0,
+        top_k=50,
+        top_p=1.0,
+        diversity_penalty=0.0,
+        renormalize_logits=False,
+        remove_invalid_values=False,
+        use_cache=True,
+        **loaded.token_ids(),
+    )
 
 
-def generate(loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, batch_size: int = 16,
-             progress: bool = False) -> list[Generation]:
+def generate(
+    loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, batch_size: int = 16, progress: bool = False
+) -> list[Generation]:
     """Greedy outputs for `sources`, in their order, the same batched as one at a time.
 
     Sources are sorted longest first (an out-of-memory shows up on the first batch) and padded per batch; on a CUDA
@@ -91,7 +108,7 @@ def generate(loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, b
     start = 0
     with tqdm(total=len(order), disable=not progress, desc=f"generating ({loaded.spec.name})", unit="doc") as bar:
         while start < len(order):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             try:
                 outputs = _generate_batch(loaded, [encoded[i] for i in batch], max_new_tokens)
             except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
@@ -100,9 +117,11 @@ def generate(loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, b
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 if batch_size == 1:
-                    raise BreError(f"{loaded.spec.name} runs out of GPU memory on a single source of "
-                                   f"{len(encoded[batch[0]])} tokens; use a larger GPU, or lower max_new_tokens "
-                                   f"({max_new_tokens})") from exc
+                    raise BreError(
+                        f"{loaded.spec.name} runs out of GPU memory on a single source of "
+                        f"{len(encoded[batch[0]])} tokens; use a larger GPU, or lower max_new_tokens "
+                        f"({max_new_tokens})"
+                    ) from exc
                 batch_size //= 2
                 log.warning("out of GPU memory; retrying with batch size %d", batch_size)
                 continue
@@ -116,7 +135,8 @@ def generate(loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, b
 def _out_of_memory(exc: BaseException) -> bool:
     # cuBLAS reports a failed allocation as a plain RuntimeError.
     return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
-        sign in str(exc) for sign in ("CUDA out of memory", "CUBLAS_STATUS_ALLOC_FAILED"))
+        sign in str(exc) for sign in ("CUDA out of memory", "CUBLAS_STATUS_ALLOC_FAILED")
+    )
 
 
 def _encode(loaded: LoadedModel, sources: list[str], limit: int) -> list[list[int]]:
@@ -148,8 +168,11 @@ def _generate_batch(loaded: LoadedModel, batch: list[list[int]], max_new_tokens:
         budget = max(1, min(max_new_tokens, context - width))  # never past the last position the model has
     device = loaded.model.device
     with torch.inference_mode():
-        output = loaded.model.generate(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device),
-                                       generation_config=greedy_config(loaded, budget))
+        output = loaded.model.generate(
+            input_ids=input_ids.to(device),
+            attention_mask=attention_mask.to(device),
+            generation_config=greedy_config(loaded, budget),
+        )
     # Encoder-decoders start with the decoder start token; decoder-only outputs start with the prompt.
     new_tokens = output[:, 1:] if loaded.is_seq2seq else output[:, width:]
     eos = loaded.token_ids().get("eos_token_id")

@@ -23,7 +23,6 @@ from bre_core.hub_access import unavailable_reason
 log = logging.getLogger(__name__)
 
 
-
 class ModelUnavailableError(BreError):
     """The model's files are neither on this machine nor reachable (offline, or the hub cannot be reached)."""
 
@@ -54,8 +53,10 @@ class LoadedModel:
         sources = [self.checkpoint_generation_config, self.model.config]
         ids = {}
         for key in ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id"):
-            value = next((getattr(s, key) for s in sources if s is not None and getattr(s, key, None) is not None),
-                         getattr(self.tokenizer, key, None))
+            value = next(
+                (getattr(s, key) for s in sources if s is not None and getattr(s, key, None) is not None),
+                getattr(self.tokenizer, key, None),
+            )
             if value is not None:
                 ids[key] = value
         if self.tokenizer.pad_token_id is not None:
@@ -81,8 +82,9 @@ def choose_dtype(device: torch.device, spec: ModelSpec | None = None) -> torch.d
     return torch.float16
 
 
-def load_model(spec: ModelSpec, device: str | torch.device | None = None,
-               dtype: torch.dtype | None = None) -> LoadedModel:
+def load_model(
+    spec: ModelSpec, device: str | torch.device | None = None, dtype: torch.dtype | None = None
+) -> LoadedModel:
     """Load `spec` for greedy generation. Raises ModelUnavailableError within seconds when its files cannot be had."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -139,7 +141,8 @@ def _locate(spec: ModelSpec) -> tuple[str, dict, str | None]:
         if not (folder / "config.json").is_file():
             raise ModelUnavailableError(
                 f"Model '{spec.name}': {folder} is not a model folder (no config.json). Copy the model there "
-                f"(a folder written by save_pretrained, or a hub snapshot), or fix its `path:` in models.yaml.")
+                f"(a folder written by save_pretrained, or a hub snapshot), or fix its `path:` in models.yaml."
+            )
         return str(folder), {}, None
     options: dict[str, Any] = {"revision": spec.revision} if spec.revision else {}
     offline = unavailable_reason()
@@ -152,11 +155,13 @@ def _locate(spec: ModelSpec) -> tuple[str, dict, str | None]:
 
 def _unavailable(spec: ModelSpec, offline: str, exc: BaseException) -> str:
     revision = f" --revision {spec.revision}" if spec.revision else ""
-    return (f"Model '{spec.name}' ({spec.hub_id}) is unavailable: the Hugging Face hub is off limits ({offline}) "
-            f"and the model is not (completely) in the local cache.\n"
-            f"To make it available, either run `hf download {spec.hub_id}{revision}` (huggingface_hub's CLI, formerly "
-            f"`huggingface-cli download`) on a machine with internet access and copy its Hugging Face cache "
-            f"(~/.cache/huggingface/hub, or $HF_HOME/hub) here, or download it into a folder "
-            f"(`hf download {spec.hub_id}{revision} --local-dir DIR`) and point the models.yaml entry at that folder "
-            f"with `path:` instead of `hub_id:`.\n"
-            f"(transformers said: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})")
+    return (
+        f"Model '{spec.name}' ({spec.hub_id}) is unavailable: the Hugging Face hub is off limits ({offline}) "
+        f"and the model is not (completely) in the local cache.\n"
+        f"To make it available, either run `hf download {spec.hub_id}{revision}` (huggingface_hub's CLI, formerly "
+        f"`huggingface-cli download`) on a machine with internet access and copy its Hugging Face cache "
+        f"(~/.cache/huggingface/hub, or $HF_HOME/hub) here, or download it into a folder "
+        f"(`hf download {spec.hub_id}{revision} --local-dir DIR`) and point the models.yaml entry at that folder "
+        f"with `path:` instead of `hub_id:`.\n"
+        f"(transformers said: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})"
+    )

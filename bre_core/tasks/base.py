@@ -63,10 +63,17 @@ class Task:
     def example(self, document: Document) -> dict:
         """The task's view of a document: id, text, source, target and the relations as scored (with names)."""
         entities = document.entity_map()
-        relations = [{"label": r.label, "args": list(r.args), "names": [list(entities[a].names) for a in r.args]}
-                     for r in self.distinct_relations(document)]
-        return {"id": document.id, "text": document.text, "source": self.source(document),
-                "target": self.target(document), "relations": relations}
+        relations = [
+            {"label": r.label, "args": list(r.args), "names": [list(entities[a].names) for a in r.args]}
+            for r in self.distinct_relations(document)
+        ]
+        return {
+            "id": document.id,
+            "text": document.text,
+            "source": self.source(document),
+            "target": self.target(document),
+            "relations": relations,
+        }
 
     def sentence(self, relation: Relation, entities: dict[str, Entity]) -> str:
         raise NotImplementedError

@@ -8,8 +8,13 @@ class ChemProtTask(PairTask):
     classes = ("CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9")
     template = "Find all instances of relations between chemicals and proteins in the following passage:\n\n{text}\n\n"
     null_target = "No drug-gene relationships are established."
-    label_words = {"CPR:3": "upregulation", "CPR:4": "downregulation", "CPR:5": "agonist",
-                   "CPR:6": "antagonist", "CPR:9": "substrate and/or product"}
+    label_words = {
+        "CPR:3": "upregulation",
+        "CPR:4": "downregulation",
+        "CPR:5": "agonist",
+        "CPR:6": "antagonist",
+        "CPR:9": "substrate and/or product",
+    }
     aliases = {"substrate": "CPR:9", "product": "CPR:9"}
     # The study lower-cases mention strings and matches head, tail and class exactly.
     lowercase = True

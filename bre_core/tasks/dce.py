@@ -13,8 +13,10 @@ _LIST_SEPARATORS = re.compile(r",\s*and\s+|,\s*|\s+and\s+")
 class DCETask(Task):
     name = "dce"
     classes = ("POS", "COMB")
-    template = ("Find all instances of drugs used in combination and whether this combination had a positive "
-                "impact on health in the following sentence:\n\n\n\n{text}\n\n")
+    template = (
+        "Find all instances of drugs used in combination and whether this combination had a positive "
+        "impact on health in the following sentence:\n\n\n\n{text}\n\n"
+    )
     null_target = "No drug combinations are established."
 
     def sentence(self, relation, entities):

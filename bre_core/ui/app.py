@@ -14,8 +14,10 @@ def build_app(data_dir: str | None = None):
 
     data_dir = data_dir or os.environ.get("BRE_DATA_DIR") or None
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(f"# {TITLE}\nThe study's four corpora in its task formats (Brokman & Kavuluru, arXiv:2402.13470). "
-                    "A research tool, not for clinical use.")
+        gr.Markdown(
+            f"# {TITLE}\nThe study's four corpora in its task formats (Brokman & Kavuluru, arXiv:2402.13470). "
+            "A research tool, not for clinical use."
+        )
         with gr.Tab("Corpus"):
             corpus_tab.build(gr, app, data_dir)
     return app

@@ -19,9 +19,14 @@ def corpus_overview(dataset: str, data_dir: str | None = None) -> tuple[pd.DataF
         stats = dataset_stats(dataset, data_dir)
     except BreError as exc:
         return pd.DataFrame(columns=STATS_COLUMNS), f"**Cannot read {dataset}.** {exc}"
-    rows = [{"split": split, **{k: row[k] for k in STATS_COLUMNS[1:5]},
-             "by_label": ", ".join(f"{label} {n}" for label, n in row["by_label"].items())}
-            for split, row in stats["splits"].items()]
+    rows = [
+        {
+            "split": split,
+            **{k: row[k] for k in STATS_COLUMNS[1:5]},
+            "by_label": ", ".join(f"{label} {n}" for label, n in row["by_label"].items()),
+        }
+        for split, row in stats["splits"].items()
+    ]
     return pd.DataFrame(rows, columns=STATS_COLUMNS), ""
 
 
@@ -42,8 +47,13 @@ def show_document(dataset: str, split: str, query: str, data_dir: str | None = N
             return "", "", "", empty, f"No {dataset} {split} document has the id or contains the words '{query}'."
     document = found or documents[0]
     row = get_task(dataset).example(document)
-    relations = pd.DataFrame([{"label": r["label"], "arguments": " | ".join(names[0] if names else "?" for names in r["names"])}
-                              for r in row["relations"]], columns=RELATION_COLUMNS)
+    relations = pd.DataFrame(
+        [
+            {"label": r["label"], "arguments": " | ".join(names[0] if names else "?" for names in r["names"])}
+            for r in row["relations"]
+        ],
+        columns=RELATION_COLUMNS,
+    )
     return document.text, row["source"], row["target"], relations, f"Document **{document.id}** of {len(documents)}."
 
 
@@ -54,8 +64,9 @@ def build(gr, app, data_dir: str | None = None) -> None:
         split = gr.Dropdown(choices=list(SPLITS), value="test", label="Split")
         query = gr.Textbox(label="Document id or words", placeholder="empty: the first document")
     message = gr.Markdown()
-    stats = gr.Dataframe(label="Splits: distinct relations as scored, and the best F1 the output format allows",
-                         interactive=False)
+    stats = gr.Dataframe(
+        label="Splits: distinct relations as scored, and the best F1 the output format allows", interactive=False
+    )
     passage = gr.Textbox(label="Passage", lines=6, interactive=False)
     with gr.Row():
         source = gr.Textbox(label="Source (model input)", lines=8, interactive=False)
