@@ -80,6 +80,36 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
     evaluate.set_defaults(handler=_evaluate)
 
+    finetune = commands.add_parser("finetune", help="finetune a model with the study's protocol, then test it")
+    finetune.add_argument("--model", required=True, help="a models.yaml name, or the folder of a saved model")
+    finetune.add_argument("--dataset", required=True, help="cdr, chemprot, ddi or dce")
+    finetune.add_argument("--setting", required=True, help="full, k16 or k64 (few-shot: k training documents)")
+    finetune.add_argument("--seed", type=int, default=None, help="seed (default: 42 for full, 0 for few-shot)")
+    finetune.add_argument("--epochs", type=float, default=None, help="default: the study's for the model and setting")
+    finetune.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
+    finetune.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
+    finetune.add_argument("--split-seed", type=int, default=42, help="seed of the validation split of DDI and DCE")
+    finetune.add_argument("--out", required=True, help="folder of runs; this run goes in a sub-folder named after it")
+    finetune.add_argument("--learning-rate", type=float, default=5e-5)
+    finetune.add_argument("--effective-batch", type=int, default=32, help="documents per optimizer step")
+    finetune.add_argument(
+        "--micro-batch", type=int, default=None, help="documents per forward pass (default: by device)"
+    )
+    finetune.add_argument("--gradient-checkpointing", action="store_true")
+    finetune.add_argument("--eval-from-epoch", type=int, default=10, help="validate each epoch after this one (full)")
+    finetune.add_argument("--device", default=None, help="cpu, cuda ... (default: as accelerate decides)")
+    finetune.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
+    finetune.set_defaults(handler=_finetune)
+
+    grid = commands.add_parser("grid", help="run (or list) an experiment grid such as experiments/paper.yaml")
+    grid.add_argument("spec", help="experiment file, e.g. experiments/paper.yaml")
+    grid.add_argument("--dry-run", action="store_true", help="list and count the runs, run nothing")
+    grid.add_argument("--only", default=None, help="only runs whose name matches this glob pattern")
+    grid.add_argument("--print-commands", action="store_true", help="one self-contained command per run")
+    grid.add_argument("--out", default=None, help="folder of runs (default: the file's `out`)")
+    grid.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
+    grid.set_defaults(handler=_grid)
+
     compare = commands.add_parser("compare", help="compare two runs over the same documents")
     compare.add_argument("run_a", help="run folder A")
     compare.add_argument("run_b", help="run folder B")
@@ -235,3 +265,41 @@ def _compare(args) -> int:
         f"only B {agreement['gold_found_only_by_b']}, missed by both {agreement['gold_missed_by_both']}"
     )
     return 0
+
+
+def _finetune(args) -> int:
+    from bre_core.config import load_models_file
+    from bre_core.finetune import finetune
+
+    run = finetune(
+        args.model,
+        args.dataset,
+        args.setting,
+        args.out,
+        seed=args.seed,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        data_dir=args.data_dir,
+        split_seed=args.split_seed,
+        models_file=load_models_file(args.models),
+        learning_rate=args.learning_rate,
+        effective_batch=args.effective_batch,
+        micro_batch=args.micro_batch,
+        gradient_checkpointing=args.gradient_checkpointing,
+        eval_from_epoch=args.eval_from_epoch,
+        device=args.device,
+    )
+    if run is None:  # a non-main process of a distributed run: the main one reports
+        return 0
+    micro = run.metrics["micro"]
+    print(
+        f"{run.path}: test micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f}, "
+        f"macro F1 {run.metrics['macro_f1']:.4f}; checkpoint in {run.path / 'checkpoint'}"
+    )
+    return 0
+
+
+def _grid(args) -> int:
+    from bre_core.experiments import grid_command
+
+    return grid_command(args)

@@ -6,7 +6,7 @@ import difflib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -118,22 +118,26 @@ def key_path(loc: tuple) -> str:
     return text
 
 
-def load_models_file(path: Path | str | None = None) -> ModelsFile:
-    """Read and validate models.yaml (default: $BRE_MODELS, else the one next to the package)."""
-    path = Path(path if path is not None else os.environ.get(ENV_MODELS_FILE) or MODELS_FILE)
+def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
+    """(data, node tree for line numbers) of a YAML file; an unreadable file or bad YAML is a ConfigError."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        hint = f" (set by ${ENV_MODELS_FILE})" if os.environ.get(ENV_MODELS_FILE) else ""
-        raise ConfigError(f"cannot read the models file{hint}: {exc.strerror or exc}", path) from exc
+        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", path) from exc
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
             f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path, mark.line + 1 if mark else None
         ) from exc
+
+
+def load_models_file(path: Path | str | None = None) -> ModelsFile:
+    """Read and validate models.yaml (default: $BRE_MODELS, else the one next to the package)."""
+    path = Path(path if path is not None else os.environ.get(ENV_MODELS_FILE) or MODELS_FILE)
+    hint = f" (set by ${ENV_MODELS_FILE})" if os.environ.get(ENV_MODELS_FILE) else ""
+    data, root = read_yaml(path, f"the models file{hint}")
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with the keys models, pairs, default_pair", path)
     try:

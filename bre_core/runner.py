@@ -27,7 +27,7 @@ from bre_core.results import (
     read_run,
     run_name,
 )
-from bre_core.schema import Document, ParsedRelation
+from bre_core.schema import Document
 from bre_core.scoring import judge, score
 from bre_core.tasks import Task, get_task
 
@@ -65,9 +65,7 @@ def evaluate(
     A complete run with the same settings is returned as it is. An interrupted one resumes: the documents
     it finished (predictions.partial.jsonl) are kept, the others generated.
     """
-    from tqdm.auto import tqdm
-
-    from bre_core.models import default_max_new_tokens, generate, load_model
+    from bre_core.models import default_max_new_tokens, load_model
 
     spec = model if isinstance(model, ModelSpec) else resolve_model(model, models_file)
     task = get_task(dataset)
@@ -90,16 +88,51 @@ def evaluate(
         "max_new_tokens": max_new_tokens,
         "setting": setting,
     }
-    if is_complete(folder):
-        run = read_run(folder)
-        if {k: run.manifest.get(k) for k in identity} == identity:
-            log.info("%s is complete already; nothing to do", folder)
-            return run
-        raise RunError(f"{folder} holds a complete run with other settings or data; choose another --out or delete it.")
+    finished = finished_run(folder, identity)
+    if finished is not None:
+        return finished
+    return run_documents(
+        folder,
+        identity,
+        task,
+        documents,
+        lambda: loaded or load_model(spec, device=device),
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        chunk_size=chunk_size,
+        progress=progress,
+        description=f"{spec.name} on {dataset} {split}",
+    )
+
+
+def run_documents(
+    folder: Path,
+    identity: dict,
+    task: Task,
+    documents: Sequence[Document],
+    load,
+    *,
+    batch_size: int | None,
+    max_new_tokens: int,
+    chunk_size: int | None = None,
+    progress: bool = True,
+    description: str = "generating",
+    extra_manifest: dict | None = None,
+    extra_metrics: dict | None = None,
+) -> Run:
+    """Generate for `documents` into the run folder `folder` (resuming what it holds), score, and finalise it.
+
+    `identity` is what the run computes (a resume must compute the same); `load()` gives the LoadedModel,
+    called before the folder is made so that a model that cannot load leaves nothing behind.
+    """
+    from tqdm.auto import tqdm
+
+    from bre_core.models import generate
+
     started = time.perf_counter()
-    loaded = loaded or load_model(spec, device=device)  # before the folder is made: a failed load leaves nothing
+    loaded = load()
     load_seconds = time.perf_counter() - started
-    _claim(folder, identity)
+    claim_folder(folder, identity)
 
     done = {record.id: record for record in read_partial(folder)}
     todo = [d for d in documents if d.id not in done]
@@ -112,11 +145,7 @@ def evaluate(
     chunk_size = chunk_size or max(64, batch_size * 4)
     generation_started = time.perf_counter()
     with tqdm(
-        total=len(documents),
-        initial=len(documents) - len(todo),
-        disable=not progress,
-        desc=f"{spec.name} on {dataset} {split}",
-        unit="doc",
+        total=len(documents), initial=len(documents) - len(todo), disable=not progress, desc=description, unit="doc"
     ) as bar:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
@@ -131,6 +160,7 @@ def evaluate(
     result = score(task, documents, {r.id: r.parse_result() for r in records})
     manifest = {
         **identity,
+        **(extra_manifest or {}),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "decoding": {"strategy": "greedy", "num_beams": 1, "max_new_tokens": max_new_tokens, "batch_size": batch_size},
         "environment": _environment(loaded),
@@ -143,13 +173,24 @@ def evaluate(
             "output_tokens": sum(r.output_tokens for r in records),
         },
     }
-    finalize_run(folder, manifest, result.to_dict(), records)
+    finalize_run(folder, manifest, {**result.to_dict(), **(extra_metrics or {})}, records)
     (folder / PENDING).unlink(missing_ok=True)
-    log.info("%s: micro-F1 %.4f over %d documents -> %s", spec.name, result.micro.f1, len(documents), folder)
+    log.info("%s: micro-F1 %.4f over %d documents -> %s", loaded.spec.name, result.micro.f1, len(documents), folder)
     return read_run(folder)
 
 
-def _claim(folder: Path, identity: dict) -> None:
+def finished_run(folder: Path, identity: dict) -> Run | None:
+    """The complete run in `folder` when it computed `identity`; None when there is none; else a RunError."""
+    if not is_complete(folder):
+        return None
+    run = read_run(folder)
+    if {k: run.manifest.get(k) for k in identity} != identity:
+        raise RunError(f"{folder} holds a complete run with other settings or data; choose another --out or delete it.")
+    log.info("%s is complete already; nothing to do", folder)
+    return run
+
+
+def claim_folder(folder: Path, identity: dict) -> None:
     """Record what this run computes; a resume with other settings would mix two runs, so it is refused."""
     pending = folder / PENDING
     if pending.is_file():
@@ -168,11 +209,12 @@ def _claim(folder: Path, identity: dict) -> None:
     write_text_atomic(pending, json.dumps(identity, indent=2) + "\n")
 
 
-def _record(task: Task, document: Document, generation) -> PredictionRecord:
+def _record(task: Task, document: Document | None, generation, record_id: str | None = None) -> PredictionRecord:
+    """A generation, parsed, and judged against the gold when there is a document (not for free text)."""
     parse = task.parse(generation.text)
-    verdict = judge(task, document, parse)
+    verdict = judge(task, document, parse) if document is not None else None
     return PredictionRecord(
-        id=document.id,
+        id=document.id if document is not None else record_id,
         output=generation.text,
         relations=parse.relations,
         unreadable=parse.unreadable,
@@ -180,11 +222,11 @@ def _record(task: Task, document: Document, generation) -> PredictionRecord:
         input_tokens=generation.input_tokens,
         output_tokens=generation.output_tokens,
         seconds=round(generation.seconds, 4),
-        correct=verdict.correct,
-        missed=verdict.missed,
-        tp=verdict.tp,
-        fp=verdict.fp,
-        fn=verdict.fn,
+        **(
+            {"correct": verdict.correct, "missed": verdict.missed, "tp": verdict.tp, "fp": verdict.fp, "fn": verdict.fn}
+            if verdict
+            else {}
+        ),
     )
 
 
@@ -224,18 +266,10 @@ def _git_commit() -> str | None:
 
 @dataclass
 class Side:
-    """One model's answer on one input."""
+    """One model's answer on one input: its record (output, relations, judgement when there is gold), or why not."""
 
     model: str
-    output: str = ""
-    relations: tuple[ParsedRelation, ...] = ()
-    correct: tuple[bool, ...] | None = None  # None when the input has no gold
-    missed: tuple[dict, ...] = ()
-    unreadable: int = 0
-    unknown_labels: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    seconds: float = 0.0
+    record: PredictionRecord | None = None
     error: str | None = None  # why this model gave no answer (the other side is unaffected)
 
 
@@ -286,7 +320,10 @@ def compare(
         except BreError as exc:
             sides[slot] = [Side(model=spec.name, error=str(exc)) for _ in inputs]
             continue
-        sides[slot] = [_side(spec.name, task, d, g) for d, g in zip(documents, generations)]
+        sides[slot] = [
+            Side(spec.name, _record(task, d, g, f"text-{i + 1}"))
+            for i, (d, g) in enumerate(zip(documents, generations))
+        ]
     rows = []
     for i, (document, item) in enumerate(zip(documents, inputs)):
         gold = None
@@ -306,24 +343,6 @@ def compare(
             )
         )
     return rows
-
-
-def _side(name: str, task: Task, document: Document | None, generation) -> Side:
-    parse = task.parse(generation.text)
-    side = Side(
-        model=name,
-        output=generation.text,
-        relations=parse.relations,
-        unreadable=parse.unreadable,
-        unknown_labels=parse.unknown_labels,
-        input_tokens=generation.input_tokens,
-        output_tokens=generation.output_tokens,
-        seconds=generation.seconds,
-    )
-    if document is not None:
-        verdict = judge(task, document, parse)
-        side.correct, side.missed = verdict.correct, verdict.missed
-    return side
 
 
 __all__ = ["evaluate", "compare", "Comparison", "Side", "documents_hash"]

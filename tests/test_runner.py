@@ -187,8 +187,10 @@ def test_side_by_side_survives_a_missing_model(t5, fixture_data, tmp_path):
         max_new_tokens=10,
     )
     assert [row.id for row in rows] == ["1001", "text-2"]
-    assert rows[0].a.error is None and rows[0].a.output and rows[0].a.correct is not None
-    assert rows[1].a.correct is None and rows[1].gold is None
+    first, second = rows[0].a.record, rows[1].a.record
+    assert rows[0].a.error is None and first.output and first.tp + first.fn == 4
+    assert len(first.correct) == len(first.relations) and second.id == "text-2" and rows[1].gold is None
+    assert rows[0].b.record is None
     assert len(rows[0].gold) == 4
     assert all(row.b.error and "gone" in row.b.error for row in rows)
 

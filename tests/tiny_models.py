@@ -165,3 +165,52 @@ def build_tiny_model(family: str, folder: Path | str, seed: int = 0) -> ModelSpe
         ift="none",
         family=family,
     )
+
+
+def build_trainable_model(family: str, folder: Path | str, texts: list[str], seed: int = 0) -> ModelSpec:
+    """A tiny model with the library's own initialisation (so that it trains) and a tokenizer trained on `texts`."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=800, special_tokens=["<pad>", "</s>", "<s>", "<unk>"], show_progress=False)
+    backend.train_from_iterator(texts, trainer)
+    if family == "t5":
+        backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", EOS)])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", bos_token="<s>", unk_token="<unk>"
+    )
+    torch.manual_seed(seed)
+    if family == "t5":
+        config = T5Config(
+            vocab_size=len(tokenizer),
+            d_model=64,
+            d_kv=16,
+            d_ff=128,
+            num_layers=2,
+            num_heads=4,
+            pad_token_id=PAD,
+            eos_token_id=EOS,
+            decoder_start_token_id=PAD,
+        )
+        model = T5ForConditionalGeneration(config)
+    elif family == "gpt2":
+        config = GPT2Config(
+            vocab_size=len(tokenizer),
+            n_positions=1024,
+            n_embd=64,
+            n_layer=2,
+            n_head=4,
+            bos_token_id=BOS,
+            eos_token_id=EOS,
+        )
+        model = GPT2LMHeadModel(config)
+    else:
+        raise ValueError(f"no trainable tiny model for family '{family}'; known: t5, gpt2")
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return ModelSpec(name=f"tiny-{family}", path=str(folder), architecture=ARCHITECTURE[family], family=family)

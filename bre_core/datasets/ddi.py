@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bre_core.datasets.files import field, iter_jsonl, require_file
-from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, seeded_split
 from bre_core.errors import DataError
 from bre_core.schema import Document, Entity, Relation
 
@@ -26,10 +26,7 @@ def files() -> list[str]:
 def load_split(data_dir: Path, split: str, split_seed: int | None = DEFAULT_SPLIT_SEED) -> list[Document]:
     source = "test" if split == "test" else "train"
     path = require_file(data_dir / _FILES[source], NAME, data_dir)
-    rows = [(line, row) for line, row in iter_jsonl(path)]
-    if split != "test":
-        train, validation = split_train_validation(rows, DEFAULT_SPLIT_SEED if split_seed is None else split_seed)
-        rows = train if split == "train" else validation
+    rows = seeded_split(list(iter_jsonl(path)), split, split_seed)
     return [document_from_row(row, split, path, line) for line, row in rows]
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from bre_core.datasets import dce as _dce
 from bre_core.datasets import ddi as _ddi
-from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, split_train_validation
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, seeded_split
 from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
 from bre_core.hub_access import endpoint, offline_setting, probe
 from bre_core.datasets.hub_rows import (
@@ -298,9 +298,8 @@ def documents_from_hub_rows(
     numbered = [(i, _mapping(row, dataset, origin, i)) for i, row in enumerate(rows, start=1)]
     if dataset == "ddi":
         numbered.sort(key=lambda item: _ddi_order(item[1]))
-    if source.seeded_validation and split != "test":
-        train, validation = split_train_validation(numbered, DEFAULT_SPLIT_SEED if split_seed is None else split_seed)
-        numbered = train if split == "train" else validation
+    if source.seeded_validation:
+        numbered = seeded_split(numbered, split, split_seed)
     convert = _CONVERTERS[(dataset, config)]
     documents = []
     for number, row in numbered:

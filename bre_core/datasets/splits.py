@@ -22,3 +22,11 @@ def split_train_validation(
     train = [item for i, item in enumerate(items) if i not in validation]
     held_out = [item for i, item in enumerate(items) if i in validation]
     return train, held_out
+
+
+def seeded_split(items: Sequence[T], split: str, seed: int | None = DEFAULT_SPLIT_SEED) -> list[T]:
+    """The items of `split` for a corpus whose official training set also gives the validation split."""
+    if split == "test":
+        return list(items)
+    train, validation = split_train_validation(items, DEFAULT_SPLIT_SEED if seed is None else seed)
+    return train if split == "train" else validation

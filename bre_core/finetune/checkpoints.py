@@ -1,0 +1,73 @@
+"""Checkpoints that are never half-written: the best model saved beside and renamed in; trainer states checked."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from bre_core.errors import BreError
+
+log = logging.getLogger(__name__)
+MARKER = "bre_checkpoint.json"  # written last into a saved checkpoint: what it is, and that it is whole
+
+
+def save_checkpoint(model, tokenizer, folder: Path, info: dict) -> Path:
+    """Save model + tokenizer as `folder`, replacing the previous one only once the new one is complete.
+
+    A failure (a full disk, say) leaves the previous checkpoint as it was and no partial folder behind.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        old = folder.with_name(f".{folder.name}.old")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        os.replace(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not folder.exists() and folder.with_name(f".{folder.name}.old").exists():
+            os.replace(folder.with_name(f".{folder.name}.old"), folder)  # put the previous one back
+        what = "the disk is full" if exc.errno == errno.ENOSPC else str(exc)
+        raise BreError(
+            f"Could not save the checkpoint {folder}: {what}. Nothing partial was left; the previous "
+            f"checkpoint (if any) is intact. Free some space (or choose another --out) and run the same "
+            f"command again: it resumes."
+        ) from exc
+    return folder
+
+
+def read_marker(folder: Path) -> dict | None:
+    try:
+        return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def last_good_trainer_checkpoint(trainer_dir: Path) -> str | None:
+    """The newest `checkpoint-N` the Trainer finished writing (trainer_state.json is written last); incomplete
+    ones, e.g. cut short by a full disk or a kill, are removed so that a resume never starts from them."""
+    trainer_dir = Path(trainer_dir)
+    if not trainer_dir.is_dir():
+        return None
+    candidates = sorted(
+        (p for p in trainer_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+        reverse=True,
+    )
+    for candidate in candidates:
+        if (candidate / "trainer_state.json").is_file() and any(candidate.glob("*.safetensors")):
+            return str(candidate)
+        log.warning("removing the incomplete trainer checkpoint %s", candidate)
+        shutil.rmtree(candidate, ignore_errors=True)
+    return None
