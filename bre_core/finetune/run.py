@@ -13,7 +13,8 @@ from bre_core.config import ModelSpec, ModelsFile, resolve_model
 from bre_core.datasets import load_documents, split_seed_used
 from bre_core.errors import BreError
 from bre_core.finetune.checkpoints import MARKER, last_good_trainer_checkpoint, read_marker, save_checkpoint
-from bre_core.finetune.data import Collator, encode, few_shot_sample, parse_setting
+from bre_core.finetune.data import encode, few_shot_sample, parse_setting
+from bre_core.finetune.trainer import batch_plan, build_trainer, training_arguments
 from bre_core.finetune.validation import BestCheckpoint, read_curve
 from bre_core.results import Run, run_name
 from bre_core.runner import claim_folder, documents_hash, finished_run, run_documents
@@ -203,9 +204,6 @@ def _train(
 ) -> bool:
     """Train and leave the kept model in folder/checkpoint; True in the main process."""
     import torch
-    from datasets import Dataset
-    from transformers import Trainer, TrainingArguments
-
     from bre_core.models import generate, load_model
     from bre_core.models.loading import LoadedModel
 
@@ -216,43 +214,20 @@ def _train(
         loaded.model.config, "max_position_embeddings", None
     )
     examples = [encode(loaded.tokenizer, task, d, seq2seq, None if seq2seq else context) for d in train]
-    # Micro-batch 1 on a CPU (compute-bound: larger ones were measured no faster), 8 on a GPU (launch-bound).
-    micro_batch = micro_batch or (1 if use_cpu else 8)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    accumulation = max(1, round(effective_batch / (micro_batch * world)))
-    if accumulation * micro_batch * world != effective_batch:
-        log.warning(
-            "effective batch %d is not a multiple of micro-batch %d x %d processes; using %d",
-            effective_batch,
-            micro_batch,
-            world,
-            accumulation * micro_batch * world,
-        )
+    micro_batch, accumulation = batch_plan(effective_batch, micro_batch, use_cpu)
     bf16 = not use_cpu and torch.cuda.is_bf16_supported()
-    arguments = TrainingArguments(
-        output_dir=str(folder / "trainer"),
-        num_train_epochs=epochs,
-        max_steps=max_steps or -1,
-        per_device_train_batch_size=micro_batch,
-        gradient_accumulation_steps=accumulation,
+    arguments = training_arguments(
+        folder / "trainer",
+        micro_batch=micro_batch,
+        accumulation=accumulation,
+        epochs=epochs,
+        max_steps=max_steps,
         learning_rate=learning_rate,
-        lr_scheduler_type="linear",
-        warmup_steps=warmup,
-        optim="adamw_torch",
-        train_sampling_strategy="group_by_length" if micro_batch > 1 else "random",
-        bf16=bf16,
-        activation_checkpointing=gradient_checkpointing,
-        use_cpu=use_cpu,
+        warmup=warmup,
         seed=seed,
-        data_seed=seed,
-        save_strategy="epoch",
-        save_total_limit=1,
-        eval_strategy="no",
-        logging_steps=10,
-        report_to="none",
-        remove_unused_columns=False,
-        disable_tqdm=not progress,
-        dataloader_num_workers=0,
+        use_cpu=use_cpu,
+        gradient_checkpointing=gradient_checkpointing,
+        progress=progress,
     )
     info = {"model": spec.name, "setting": identity["setting"], "seed": seed}
     checkpoint = folder / "checkpoint"
@@ -282,13 +257,7 @@ def _train(
         callback_list.append(
             BestCheckpoint(score_validation, eval_from_epoch, loaded.tokenizer, checkpoint, folder / CURVE, info)
         )
-    trainer = Trainer(
-        model=loaded.model,
-        args=arguments,
-        train_dataset=Dataset.from_list(examples),
-        data_collator=Collator(loaded.tokenizer.pad_token_id, seq2seq),
-        callbacks=callback_list,
-    )
+    trainer = build_trainer(loaded, examples, arguments, callback_list)
     main = trainer.is_world_process_zero()
     if main:
         claim_folder(folder, identity)
