@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     finetune.add_argument("--gradient-checkpointing", action="store_true")
     finetune.add_argument("--eval-from-epoch", type=int, default=10, help="validate each epoch after this one (full)")
+    finetune.add_argument("--deepspeed", default=None, help="DeepSpeed config, e.g. configs/deepspeed_zero3.json")
     finetune.add_argument("--device", default=None, help="cpu, cuda ... (default: as accelerate decides)")
     finetune.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
     finetune.set_defaults(handler=_finetune)
@@ -288,6 +289,7 @@ def _finetune(args) -> int:
         gradient_checkpointing=args.gradient_checkpointing,
         eval_from_epoch=args.eval_from_epoch,
         device=args.device,
+        deepspeed=args.deepspeed,
     )
     if run is None:  # a non-main process of a distributed run: the main one reports
         return 0

@@ -49,6 +49,7 @@ def finetune(
     device: str | None = None,
     progress: bool = True,
     callbacks=(),
+    deepspeed: str | None = None,
 ) -> Run | None:
     """Train, keep the best (full data) or last (few-shot) model, write it and a test-set run under `out`.
 
@@ -124,6 +125,7 @@ def finetune(
             device=device,
             progress=progress,
             callbacks=callbacks,
+            deepspeed=deepspeed,
         )
         if not main:
             return None
@@ -201,6 +203,7 @@ def _train(
     device,
     progress,
     callbacks,
+    deepspeed=None,
 ) -> bool:
     """Train and leave the kept model in folder/checkpoint; True in the main process."""
     import torch
@@ -228,6 +231,7 @@ def _train(
         use_cpu=use_cpu,
         gradient_checkpointing=gradient_checkpointing,
         progress=progress,
+        deepspeed=deepspeed,
     )
     info = {"model": spec.name, "setting": identity["setting"], "seed": seed}
     checkpoint = folder / "checkpoint"

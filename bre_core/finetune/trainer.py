@@ -47,6 +47,7 @@ def training_arguments(
     progress: bool = True,
     group_by_length: bool | None = None,
     save: bool = True,
+    deepspeed: str | None = None,
 ):
     """The study's optimisation (AdamW, linear decay, warmup share, lr 5e-5) with this project's batching:
     batches of similar lengths when the micro-batch is larger than 1, bf16 where the GPU has it."""
@@ -76,6 +77,8 @@ def training_arguments(
         disable_tqdm=not progress,
         dataloader_num_workers=0,
     )
+    if deepspeed:
+        options["deepspeed"] = str(deepspeed)  # e.g. configs/deepspeed_zero3.json for the 1.5B-2.7B models
     accepted = inspect.signature(TrainingArguments.__init__).parameters
     if "warmup_ratio" in accepted:
         options["warmup_ratio"] = warmup
