@@ -80,8 +80,8 @@ def t5(tmp_path_factory, corpus):
 def train(spec, data, out, **options):
     settings = {
         "setting": f"k{len(load_documents('chemprot', 'train', data))}",
-        "epochs": 100,
-        "learning_rate": 3e-3,
+        "epochs": 60,
+        "learning_rate": 5e-3,
         "micro_batch": 8,
         "effective_batch": 8,
         "max_new_tokens": 48,
