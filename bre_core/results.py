@@ -283,3 +283,81 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
         "seed": seed,
         "agreement": agreement,
     }
+
+
+# --- many runs ------------------------------------------------------------------------------------
+
+RUN_COLUMNS = [
+    "run",
+    "model",
+    "domain",
+    "ift",
+    "family",
+    "params",
+    "architecture",
+    "dataset",
+    "split",
+    "setting",
+    "seed",
+    "micro_f1",
+    "macro_f1",
+    "precision",
+    "recall",
+    "parse_failures",
+    "documents",
+    "path",
+]
+
+
+def find_runs(*roots: str | Path | None) -> tuple[list[Run], list[str]]:
+    """Every complete run folder under `roots` (searched recursively), and a warning for each folder skipped.
+
+    A folder with predictions but no complete manifest (interrupted, still running) or with damaged files is
+    skipped with a warning that says which and why, so that one bad folder never hides the others.
+    """
+    runs, warnings, seen = [], [], set()
+    for root in roots:
+        if root is None or not Path(root).is_dir():
+            continue
+        candidates = {p.parent for pattern in (MANIFEST, PARTIAL, PREDICTIONS) for p in Path(root).rglob(pattern)}
+        for folder in sorted(candidates):
+            if folder.resolve() in seen or folder.name == "checkpoint":
+                continue
+            seen.add(folder.resolve())
+            try:
+                runs.append(read_run(folder))
+            except RunError as exc:
+                warnings.append(str(exc))
+    return runs, warnings
+
+
+def runs_table(runs: list[Run]):
+    """One row per run: the model's metadata, dataset, setting, seed and scores (a pandas DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        model, micro = run.manifest.get("model", {}), run.metrics.get("micro", {})
+        rows.append(
+            {
+                "run": run.name,
+                "model": Path(str(model.get("name", "?"))).name,
+                "domain": model.get("domain"),
+                "ift": model.get("ift"),
+                "family": model.get("family"),
+                "params": model.get("params"),
+                "architecture": model.get("architecture"),
+                "dataset": run.manifest.get("dataset"),
+                "split": run.manifest.get("split"),
+                "setting": run.manifest.get("setting"),
+                "seed": run.manifest.get("seed"),
+                "micro_f1": micro.get("f1"),
+                "macro_f1": run.metrics.get("macro_f1"),
+                "precision": micro.get("precision"),
+                "recall": micro.get("recall"),
+                "parse_failures": run.metrics.get("parse_failures"),
+                "documents": run.metrics.get("documents"),
+                "path": str(run.path),
+            }
+        )
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)

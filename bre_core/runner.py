@@ -150,7 +150,7 @@ def run_documents(
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
             generations = generate(loaded, [task.source(d) for d in chunk], max_new_tokens, batch_size)
-            records = [_record(task, d, g) for d, g in zip(chunk, generations)]
+            records = [prediction_record(task, d, g) for d, g in zip(chunk, generations)]
             append_partial(folder, records)  # durable before the next chunk: a kill loses one chunk at most
             done.update((r.id, r) for r in records)
             bar.update(len(chunk))
@@ -209,7 +209,7 @@ def claim_folder(folder: Path, identity: dict) -> None:
     write_text_atomic(pending, json.dumps(identity, indent=2) + "\n")
 
 
-def _record(task: Task, document: Document | None, generation, record_id: str | None = None) -> PredictionRecord:
+def prediction_record(task: Task, document: Document | None, generation, record_id: str | None = None) -> PredictionRecord:
     """A generation, parsed, and judged against the gold when there is a document (not for free text)."""
     parse = task.parse(generation.text)
     verdict = judge(task, document, parse) if document is not None else None
@@ -321,7 +321,7 @@ def compare(
             sides[slot] = [Side(model=spec.name, error=str(exc)) for _ in inputs]
             continue
         sides[slot] = [
-            Side(spec.name, _record(task, d, g, f"text-{i + 1}"))
+            Side(spec.name, prediction_record(task, d, g, f"text-{i + 1}"))
             for i, (d, g) in enumerate(zip(documents, generations))
         ]
     rows = []

@@ -26,3 +26,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real corpora not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def fixture_runs(tmp_path_factory) -> Path:
+    """A folder of run folders written from hand-made outputs over the fixture corpora (see fixture_runs.py)."""
+    from fixture_runs import write_fixture_runs
+
+    root = tmp_path_factory.mktemp("runs")
+    write_fixture_runs(root, FIXTURE_DATA)
+    return root

@@ -1,0 +1,29 @@
+"""Finding run folders (skipping damaged ones with a warning) and tabulating them."""
+
+import shutil
+
+from bre_core.results import find_runs, runs_table
+from fixture_runs import BEHAVIOUR, SETTINGS, SPLITS
+
+
+def test_every_fixture_run_is_found_and_tabulated(fixture_runs):
+    runs, warnings = find_runs(fixture_runs)
+    assert warnings == [] and len(runs) == len(SPLITS) * len(BEHAVIOUR) * len(SETTINGS)
+    table = runs_table(runs)
+    full = table[(table.model == "t5-base") & (table.dataset == "chemprot") & (table.setting == "full")]
+    assert full.micro_f1.tolist() == [1.0]  # t5-base answers the gold on the one document with relations
+    assert set(table.domain) == {"general", "biomedical"} and set(table.seed) == {42, 0, 1}
+
+
+def test_damaged_and_interrupted_runs_are_skipped_with_a_warning(fixture_runs, tmp_path):
+    root = tmp_path / "runs"
+    shutil.copytree(fixture_runs, root)
+    damaged = next(root.iterdir())
+    (damaged / "predictions.jsonl").write_text('{"id": "1001", "outp')
+    (root / "interrupted").mkdir()
+    (root / "interrupted" / "predictions.partial.jsonl").write_text("")
+    runs, warnings = find_runs(root, tmp_path / "absent", None)
+    assert len(runs) == len(SPLITS) * len(BEHAVIOUR) * len(SETTINGS) - 1
+    assert len(warnings) == 2
+    assert any(str(damaged) in w and "damaged run folder" in w for w in warnings)
+    assert any("interrupted: not a complete run" in w for w in warnings)
