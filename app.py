@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no network calls
 
-from bre_core.ui import build_app  # noqa: E402
+from bre_core.ui import serve  # noqa: E402
 
 if __name__ == "__main__":
-    build_app().launch()
+    serve()

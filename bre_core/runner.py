@@ -209,7 +209,9 @@ def claim_folder(folder: Path, identity: dict) -> None:
     write_text_atomic(pending, json.dumps(identity, indent=2) + "\n")
 
 
-def prediction_record(task: Task, document: Document | None, generation, record_id: str | None = None) -> PredictionRecord:
+def prediction_record(
+    task: Task, document: Document | None, generation, record_id: str | None = None
+) -> PredictionRecord:
     """A generation, parsed, and judged against the gold when there is a document (not for free text)."""
     parse = task.parse(generation.text)
     verdict = judge(task, document, parse) if document is not None else None
@@ -284,6 +286,33 @@ class Comparison:
     gold: tuple[dict, ...] | None = field(default=None)
 
 
+def answer(
+    spec: ModelSpec,
+    task: Task,
+    inputs: Sequence[Document | str],
+    *,
+    cache,
+    batch_size: int = 16,
+    max_new_tokens: int | None = None,
+) -> list[Side]:
+    """One model's answers on `inputs` (documents are judged against their gold; free text is not).
+
+    A model that cannot be loaded or fails gives sides that carry the error instead of raising.
+    """
+    from bre_core.models import default_max_new_tokens, generate
+
+    documents = [item if isinstance(item, Document) else None for item in inputs]
+    sources = [task.source(d) if d is not None else task.source_for_text(str(t)) for d, t in zip(documents, inputs)]
+    try:
+        generations = generate(cache.get(spec), sources, max_new_tokens or default_max_new_tokens(spec), batch_size)
+    except BreError as exc:
+        return [Side(model=spec.name, error=str(exc)) for _ in inputs]
+    return [
+        Side(spec.name, prediction_record(task, d, g, f"text-{i + 1}"))
+        for i, (d, g) in enumerate(zip(documents, generations))
+    ]
+
+
 def compare(
     model_a: ModelSpec,
     model_b: ModelSpec,
@@ -294,36 +323,17 @@ def compare(
     batch_size: int = 16,
     max_new_tokens: int | None = None,
 ) -> list[Comparison]:
-    """Run both models over `inputs` (both held loaded by `cache`) and pair their parsed relations per input.
+    """Run both models over `inputs` and pair their parsed relations per input.
 
+    The cache keeps both loaded. The models run one after the other: two threads were measured slower than the
+    sum of the two alone on an H100 (2.2x, their Python decoding loops contend for the GIL; bench/RESULTS.md).
     A model that cannot be loaded or fails sets `error` on its own side only.
     """
-    from bre_core.models import default_max_new_tokens, generate
-
     documents = [item if isinstance(item, Document) else None for item in inputs]
-    sources = [task.source(d) if d is not None else task.source_for_text(str(t)) for d, t in zip(documents, inputs)]
-
-    loaded, sides = {}, {}
-    for slot, spec in (("a", model_a), ("b", model_b)):
-        try:
-            loaded[slot] = cache.get(spec)  # both held before either generates
-        except BreError as exc:
-            sides[slot] = [Side(model=spec.name, error=str(exc)) for _ in inputs]
-
-    for slot, spec in (("a", model_a), ("b", model_b)):
-        if slot in sides:
-            continue
-        # One model after the other. Two threads were measured slower than the sum of the two alone on an
-        # H100 (2.2x: their Python decoding loops contend for the GIL), see bench/RESULTS.md.
-        try:
-            generations = generate(loaded[slot], sources, max_new_tokens or default_max_new_tokens(spec), batch_size)
-        except BreError as exc:
-            sides[slot] = [Side(model=spec.name, error=str(exc)) for _ in inputs]
-            continue
-        sides[slot] = [
-            Side(spec.name, prediction_record(task, d, g, f"text-{i + 1}"))
-            for i, (d, g) in enumerate(zip(documents, generations))
-        ]
+    sides = {
+        slot: answer(spec, task, inputs, cache=cache, batch_size=batch_size, max_new_tokens=max_new_tokens)
+        for slot, spec in (("a", model_a), ("b", model_b))
+    }
     rows = []
     for i, (document, item) in enumerate(zip(documents, inputs)):
         gold = None
@@ -345,4 +355,4 @@ def compare(
     return rows
 
 
-__all__ = ["evaluate", "compare", "Comparison", "Side", "documents_hash"]
+__all__ = ["evaluate", "answer", "compare", "Comparison", "Side", "documents_hash"]

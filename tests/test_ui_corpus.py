@@ -36,6 +36,6 @@ def test_app_builds_offline_quickly(fixture_data):
     from bre_core.ui import build_app
 
     start = time.monotonic()
-    app = build_app(str(fixture_data))
+    app = build_app(data_dir=str(fixture_data))
     assert time.monotonic() - start < 10
     assert app.title.startswith("bre")

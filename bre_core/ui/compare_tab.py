@@ -1,0 +1,292 @@
+"""Compare tab: two models on one passage (free text or a benchmark example), against the gold when there is one."""
+
+from __future__ import annotations
+
+import functools
+import html
+import random
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bre_core.datasets import DATASETS, load_documents
+from bre_core.errors import BreError
+from bre_core.results import Run
+from bre_core.runner import Side, answer
+from bre_core.schema import Document
+from bre_core.tasks import get_task
+from bre_core.ui import compare_view as view
+from bre_core.ui.context import AppContext, demo_passages
+
+BENCHMARK, FREE_TEXT = "Benchmark example", "Free text"
+MAX_TEXT_CHARS = 20_000
+
+
+@dataclass
+class SideView:
+    caption: str
+    relations: pd.DataFrame
+    passage: str
+    raw: str
+
+
+@dataclass
+class CompareResult:
+    message: str  # the summary, or why nothing ran
+    scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gold: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=view.RELATION_COLUMNS))
+    a: SideView | None = None
+    b: SideView | None = None
+    precomputed: bool = False
+
+
+@functools.lru_cache(maxsize=16)
+def _documents(dataset: str, split: str, data_dir: str | None) -> tuple[Document, ...]:
+    return tuple(load_documents(dataset, split, data_dir))
+
+
+def find_examples(ctx: AppContext, dataset: str, split: str, query: str = "", limit: int = 50) -> list[tuple[str, str]]:
+    """(label, id) of the examples whose id or text contains the query (case-insensitive)."""
+    query = (query or "").strip().lower()
+    found = []
+    for document in _documents(dataset, split, ctx.data_dir):
+        if not query or query in document.id.lower() or query in document.text.lower():
+            found.append((f"{document.id} — {document.text[:90]}…", document.id))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def random_example(ctx: AppContext, dataset: str, split: str, rng: random.Random | None = None) -> str:
+    documents = _documents(dataset, split, ctx.data_dir)
+    return (rng or random).choice(documents).id
+
+
+def _document(ctx: AppContext, dataset: str, split: str, document_id: str) -> Document:
+    for document in _documents(dataset, split, ctx.data_dir):
+        if document.id == document_id:
+            return document
+    raise BreError(f"No {dataset} {split} example has the id '{document_id}'.")
+
+
+def _provenance(run: Run) -> str:
+    manifest = run.manifest
+    environment = manifest.get("environment", {})
+    return (
+        f"run {run.name} ({manifest.get('setting')}, {manifest.get('created', '?')[:10]}, "
+        f"{environment.get('hardware') or environment.get('device', '?')})"
+    )
+
+
+def _live(ctx: AppContext, specs: dict, task, item) -> dict[str, Side]:
+    """Run the models that have no precomputed answer; under ZeroGPU (the `spaces` package) on a borrowed GPU."""
+
+    def work():
+        return {
+            slot: answer(spec, task, [item], cache=ctx.cache, max_new_tokens=ctx.max_new_tokens)[0]
+            for slot, spec in specs.items()
+        }
+
+    try:
+        import spaces  # present on Hugging Face Spaces with ZeroGPU
+    except ImportError:
+        return work()
+    return spaces.GPU(work)()
+
+
+def run_comparison(
+    ctx: AppContext,
+    task_name: str,
+    model_a: str,
+    model_b: str,
+    kind: str,
+    text: str = "",
+    split: str = "test",
+    example_id: str = "",
+    live: bool = False,
+) -> CompareResult:
+    """Both models' relations on the passage; precomputed run predictions are used for benchmark examples
+    unless `live`. Bad input gives a message, never an exception; a model that fails affects its column only."""
+    if task_name not in DATASETS:
+        return CompareResult(f"⚠️ Unknown task '{task_name}'. Choose one of {', '.join(sorted(DATASETS))}.")
+    task = get_task(task_name)
+    document = None
+    if kind == BENCHMARK:
+        try:
+            document = _document(ctx, task_name, split, (example_id or "").strip())
+        except BreError as exc:
+            return CompareResult(f"⚠️ {exc}")
+        item = document
+    else:
+        text = (text or "").strip()
+        if not text:
+            return CompareResult("⚠️ Enter a passage (or pick a demo passage) first.")
+        if len(text) > MAX_TEXT_CHARS:
+            return CompareResult(f"⚠️ The passage has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}.")
+        item = text
+
+    sides, provenance, to_run = {}, {}, {}
+    for slot, name in (("a", model_a), ("b", model_b)):
+        try:
+            spec = ctx.spec(name)
+        except BreError as exc:
+            sides[slot] = Side(model=str(name), error=str(exc))
+            continue
+        found = ctx.precomputed(spec.name, task_name, split, document.id) if document and not live else None
+        if found:
+            record, run = found
+            sides[slot], provenance[slot] = Side(spec.name, record), _provenance(run)
+        else:
+            to_run[slot] = spec
+    if to_run:
+        sides.update(_live(ctx, to_run, task, item))
+
+    judged = document is not None
+    summary = view.summarise(task, document, sides["a"], sides["b"])
+    name_a, name_b = (html.escape(sides[slot].model, quote=False) for slot in ("a", "b"))
+    message = (
+        f"**Relations found by both: {summary.both}** · only {name_a}: {summary.only_a} · only {name_b}: "
+        f"{summary.only_b}"
+    )
+    if judged:
+        message += f" · gold relations: {len(task.distinct_relations(document))}"
+    passage = document.text if document else item
+
+    def side_view(slot: str) -> SideView:
+        side = sides[slot]
+        record = side.record
+        return SideView(
+            caption=view.side_caption(side, provenance.get(slot)),
+            relations=view.relations_table(task, record, judged),
+            passage=view.highlight(passage, view.passage_marks(record, judged)),
+            raw=record.output if record else "",
+        )
+
+    gold = None
+    if document is not None:
+        entities = document.entity_map()
+        gold = tuple(
+            {"label": r.label, "args": [task.argument(entities[a]) for a in r.args]}
+            for r in task.distinct_relations(document)
+        )
+    return CompareResult(
+        message=message,
+        scores=summary.scores if summary.scores is not None else pd.DataFrame(),
+        gold=view.gold_table(task, gold),
+        a=side_view("a"),
+        b=side_view("b"),
+        precomputed=bool(provenance),
+    )
+
+
+def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: str) -> dict:
+    """The /compare_text API: each model's name, relations, raw output and timing, or its error."""
+    if task not in DATASETS:
+        raise BreError(f"Unknown task '{task}'. Use one of: {', '.join(sorted(DATASETS))}.")
+    for name in (model_a, model_b):
+        ctx.spec(name)  # refuses anything that is not a name of the models file
+    text = (text or "").strip()
+    if not text:
+        raise BreError("The text is empty.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BreError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}.")
+    sides = _live(ctx, {"a": ctx.spec(model_a), "b": ctx.spec(model_b)}, get_task(task), text)
+
+    def as_json(side: Side) -> dict:
+        if side.error or side.record is None:
+            return {"model": side.model, "error": side.error}
+        record = side.record
+        return {
+            "model": side.model,
+            "relations": [{"label": r.label, "args": list(r.args)} for r in record.relations],
+            "output": record.output,
+            "seconds": record.seconds,
+            "input_tokens": record.input_tokens,
+            "output_tokens": record.output_tokens,
+            "unreadable": record.unreadable,
+        }
+
+    return {"task": task, "a": as_json(sides["a"]), "b": as_json(sides["b"])}
+
+
+def build(gr, app, ctx: AppContext) -> None:
+    """Lay out the tab inside the current gr.Blocks context."""
+    first, second = ctx.models.default_pair
+    passages = demo_passages()
+    with gr.Row():
+        task = gr.Dropdown(sorted(DATASETS), value="chemprot", label="Task (decides the instruction and the parser)")
+        model_a = gr.Dropdown(ctx.model_names, value=first, label="Model A")
+        model_b = gr.Dropdown(ctx.model_names, value=second, label="Model B")
+    kind = gr.Radio([BENCHMARK, FREE_TEXT], value=BENCHMARK, label="Input")
+    with gr.Group(visible=True) as benchmark_group:
+        with gr.Row():
+            split = gr.Dropdown(["test", "validation", "train"], value="test", label="Split")
+            query = gr.Textbox(label="Search by id or words", placeholder="e.g. inhibitor")
+            example = gr.Dropdown([], label="Example", allow_custom_value=True)
+            pick = gr.Button("🎲 Random example")
+    with gr.Group(visible=False) as text_group:
+        demo = gr.Dropdown([p["title"] for p in passages.get("chemprot", [])], label="Demo passage")
+        text = gr.Textbox(label="Passage", lines=6, max_lines=20)
+    with gr.Row():
+        run_button = gr.Button("Compare", variant="primary")
+        live_button = gr.Button("Re-run live (ignore precomputed predictions)")
+    summary = gr.Markdown()
+    scores = gr.Dataframe(label="Scores on this example", interactive=False)
+    gold = gr.Dataframe(label="Gold relations", interactive=False)
+    columns = []
+    with gr.Row():
+        for label in ("A", "B"):
+            with gr.Column():
+                caption = gr.Markdown(f"Model {label}")
+                table = gr.Dataframe(label=f"Relations of model {label}", interactive=False, wrap=True)
+                passage = gr.HTML()
+                with gr.Accordion("Raw generation", open=False):
+                    raw = gr.Textbox(show_label=False, lines=4, interactive=False)
+                columns.append((caption, table, passage, raw))
+    outputs = [summary, scores, gold] + [c for column in columns for c in column]
+
+    def show(result: CompareResult):
+        sides = [result.a, result.b]
+        values = [result.message, result.scores, result.gold]
+        for side in sides:
+            values += [side.caption, side.relations, side.passage, side.raw] if side else ["", None, "", ""]
+        return values
+
+    def on_compare(task_name, a, b, how, passage_text, part, example_id, live=False):
+        return show(run_comparison(ctx, task_name, a, b, how, passage_text, part, example_id, live))
+
+    inputs = [task, model_a, model_b, kind, text, split, example]
+    run_button.click(on_compare, inputs, outputs, api_visibility="private")
+    live_button.click(lambda *args: on_compare(*args, live=True), inputs, outputs, api_visibility="private")
+
+    def examples_for(task_name, part, words):
+        try:
+            choices = find_examples(ctx, task_name, part, words)
+        except BreError as exc:
+            return gr.update(choices=[], value=None), f"⚠️ {exc}"
+        return gr.update(choices=choices, value=choices[0][1] if choices else None), (
+            "" if choices else f"No {task_name} {part} example matches '{words}'."
+        )
+
+    for trigger in (task.change, split.change, query.submit):
+        trigger(examples_for, [task, split, query], [example, summary], api_visibility="private")
+    app.load(examples_for, [task, split, query], [example, summary], api_visibility="private")
+    pick.click(lambda t, p: random_example(ctx, t, p), [task, split], example, api_visibility="private")
+    kind.change(
+        lambda k: (gr.update(visible=k == BENCHMARK), gr.update(visible=k == FREE_TEXT)),
+        kind,
+        [benchmark_group, text_group],
+        api_visibility="private",
+    )
+    task.change(
+        lambda t: gr.update(choices=[p["title"] for p in passages.get(t, [])], value=None),
+        task,
+        demo,
+        api_visibility="private",
+    )
+    demo.change(
+        lambda t, title: next((p["text"] for p in passages.get(t, []) if p["title"] == title), ""),
+        [task, demo],
+        text,
+        api_visibility="private",
+    )

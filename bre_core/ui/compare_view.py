@@ -1,0 +1,132 @@
+"""What the Compare tab shows, as plain data: relation tables with outcomes, highlighted passages, summaries."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bre_core.results import PredictionRecord
+from bre_core.runner import Side
+from bre_core.schema import Document, ParsedRelation
+from bre_core.tasks import Task
+from bre_core.tasks.base import normalize_space
+
+RELATION_COLUMNS = ["head", "relation", "tail", "outcome"]
+CORRECT, WRONG, MISSED = "✓ correct", "✗ wrong", "○ missed (gold)"
+OUTCOME_CLASS = {CORRECT: "bre-correct", WRONG: "bre-wrong", MISSED: "bre-missed", "": "bre-found"}
+
+
+def relation_row(task: Task, label: str, args: list[str] | tuple[str, ...], outcome: str) -> dict:
+    if task.name == "dce":  # n-ary: the drug set in one cell
+        return {"head": " + ".join(args), "relation": label, "tail": "", "outcome": outcome}
+    head, tail = (list(args) + ["", ""])[:2]
+    return {"head": head, "relation": label, "tail": tail, "outcome": outcome}
+
+
+def relations_table(task: Task, record: PredictionRecord | None, judged: bool) -> pd.DataFrame:
+    """The model's relations, each marked correct or wrong when there is gold, then the gold it missed."""
+    if record is None:
+        return pd.DataFrame(columns=RELATION_COLUMNS)
+    rows = []
+    for i, relation in enumerate(record.relations):
+        outcome = (CORRECT if record.correct[i] else WRONG) if judged and i < len(record.correct) else ""
+        rows.append(relation_row(task, relation.label, relation.args, outcome))
+    rows += [relation_row(task, m["label"], m["args"], MISSED) for m in record.missed] if judged else []
+    return pd.DataFrame(rows, columns=RELATION_COLUMNS)
+
+
+def gold_table(task: Task, gold: tuple[dict, ...] | None) -> pd.DataFrame:
+    return pd.DataFrame([relation_row(task, g["label"], g["args"], "") for g in gold or ()], columns=RELATION_COLUMNS)
+
+
+def highlight(text: str, marks: dict[str, str]) -> str:
+    """The passage as HTML with each string of `marks` highlighted in its CSS class; everything escaped."""
+    names = sorted((n for n in marks if n.strip()), key=len, reverse=True)
+    if not names:
+        return f"<div class='bre-passage'>{html.escape(text)}</div>"
+    pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
+    lookup = {n.lower(): marks[n] for n in names}
+    pieces, last = [], 0
+    for match in pattern.finditer(text):
+        pieces.append(html.escape(text[last : match.start()]))
+        css = lookup.get(match.group(0).lower(), "bre-found")
+        pieces.append(f"<mark class='{css}'>{html.escape(match.group(0))}</mark>")
+        last = match.end()
+    pieces.append(html.escape(text[last:]))
+    return f"<div class='bre-passage'>{''.join(pieces)}</div>"
+
+
+def passage_marks(record: PredictionRecord | None, judged: bool) -> dict[str, str]:
+    """Entity strings the model named, classed by the outcome of the relations naming them (correct wins)."""
+    marks: dict[str, str] = {}
+    if record is None:
+        return marks
+    for i, relation in enumerate(record.relations):
+        ok = judged and i < len(record.correct) and record.correct[i]
+        css = "bre-correct" if ok else "bre-wrong" if judged else "bre-found"
+        for name in relation.args:
+            if marks.get(name) != "bre-correct":
+                marks[name] = css
+    return marks
+
+
+def relation_keys(task: Task, document: Document | None, relations: tuple[ParsedRelation, ...]) -> set:
+    """Scoring keys (with a document) or normalised strings (free text), to tell which relations both found."""
+    if document is not None:
+        return {key for r in relations for key in task.prediction_keys(document, [r])}
+    return {(r.label, tuple(normalize_space(a).lower() for a in r.args)) for r in relations}
+
+
+@dataclass
+class Summary:
+    both: int
+    only_a: int
+    only_b: int
+    scores: pd.DataFrame | None  # per model P/R/F1 on this example, when it has gold
+
+
+def summarise(task: Task, document: Document | None, a: Side, b: Side) -> Summary:
+    keys_a = relation_keys(task, document, a.record.relations) if a.record else set()
+    keys_b = relation_keys(task, document, b.record.relations) if b.record else set()
+    scores = None
+    if document is not None:
+        rows = []
+        for side in (a, b):
+            r = side.record
+            if r is None:
+                continue
+            p = r.tp / (r.tp + r.fp) if r.tp + r.fp else 0.0
+            rec = r.tp / (r.tp + r.fn) if r.tp + r.fn else 0.0
+            f1 = 2 * r.tp / (2 * r.tp + r.fp + r.fn) if r.tp + r.fp + r.fn else 0.0
+            rows.append(
+                {
+                    "model": side.model,
+                    "precision": round(p, 3),
+                    "recall": round(rec, 3),
+                    "F1": round(f1, 3),
+                    "correct": r.tp,
+                    "wrong": r.fp,
+                    "missed": r.fn,
+                }
+            )
+        scores = pd.DataFrame(rows)
+    return Summary(len(keys_a & keys_b), len(keys_a - keys_b), len(keys_b - keys_a), scores)
+
+
+def _text(value: str) -> str:
+    """Text for a Markdown component: markup characters escaped, quotes left readable."""
+    return html.escape(str(value), quote=False)
+
+
+def side_caption(side: Side, provenance: str | None) -> str:
+    """One line under a model's name: timing and tokens, or where precomputed predictions come from, or the error."""
+    if side.error:
+        return f"**{_text(side.model)}** — ⚠️ {_text(side.error)}"
+    r = side.record
+    how = f"precomputed · {provenance}" if provenance else f"live · {r.seconds:.2f} s"
+    return f"**{html.escape(side.model)}** — {how} · {r.input_tokens} tokens in, {r.output_tokens} out" + (
+        f" · {r.unreadable} unreadable piece(s)" if r.unreadable else ""
+    )

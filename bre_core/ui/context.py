@@ -1,0 +1,85 @@
+"""What the app runs with: the models file, data and runs folders (from environment variables), a model cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bre_core.config import ModelSpec, ModelsFile, load_models_file, resolve_model
+from bre_core.results import Run, find_runs
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+RESULTS = ASSETS / "results"
+MAX_NEW_TOKENS = 256  # per model and passage in the app: bounded, so one request cannot hold the GPU for long
+
+
+@dataclass
+class AppContext:
+    models: ModelsFile
+    data_dir: str | None = None
+    runs_dirs: list[Path] = field(default_factory=list)
+    max_new_tokens: int = MAX_NEW_TOKENS
+    _cache: object = None
+    _runs: list[Run] | None = None
+    _warnings: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def model_names(self) -> list[str]:
+        return self.models.names
+
+    def spec(self, name: str) -> ModelSpec:
+        """A model of the models file by name; never a path or a free hub id (the app serves listed models only)."""
+        return resolve_model(name, self.models, allow_path=False)
+
+    @property
+    def cache(self):
+        with self._lock:
+            if self._cache is None:
+                from bre_core.models import ModelCache  # torch is imported only when a model is first needed
+
+                self._cache = ModelCache(max_models=2)
+            return self._cache
+
+    def runs(self, refresh: bool = False) -> tuple[list[Run], list[str]]:
+        """The complete runs in the runs folders (read once, again on refresh), and warnings for skipped folders."""
+        with self._lock:
+            if self._runs is None or refresh:
+                self._runs, self._warnings = find_runs(*self.runs_dirs)
+            return self._runs, self._warnings
+
+    def precomputed(self, model: str, dataset: str, split: str, document_id: str):
+        """(record, run) of a run of `model` on this dataset and split holding the document, or None."""
+        for run in self.runs()[0]:
+            manifest = run.manifest
+            if (
+                Path(str(manifest.get("model", {}).get("name", ""))).name == model
+                and manifest.get("dataset") == dataset
+                and manifest.get("split") == split
+            ):
+                for record in run.predictions:
+                    if record.id == document_id:
+                        return record, run
+        return None
+
+
+def context_from_env(
+    data_dir: str | None = None, runs_dirs: list[str | Path] | None = None, models_path: str | None = None
+) -> AppContext:
+    """BRE_DATA_DIR, BRE_RUNS_DIR (several folders separated by os.pathsep) and BRE_MODELS, unless given."""
+    if runs_dirs is None:
+        runs_dirs = [RESULTS] + [Path(p) for p in os.environ.get("BRE_RUNS_DIR", "").split(os.pathsep) if p]
+    return AppContext(
+        models=load_models_file(models_path),
+        data_dir=data_dir or os.environ.get("BRE_DATA_DIR") or None,
+        runs_dirs=[Path(p) for p in runs_dirs],
+    )
+
+
+def demo_passages() -> dict[str, list[dict]]:
+    """The hand-written demo passages of assets/demo_passages.json, by task."""
+    data = json.loads((ASSETS / "demo_passages.json").read_text(encoding="utf-8"))
+    return {task: passages for task, passages in data.items() if not task.startswith("_")}

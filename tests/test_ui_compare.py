@@ -1,0 +1,158 @@
+"""Compare tab handlers and the /compare_text API, on tiny offline models and fixture runs."""
+
+import socket
+
+import pytest
+import yaml
+
+from bre_core.config import load_models_file
+from bre_core.errors import BreError
+from bre_core.ui import compare_view as view
+from bre_core.ui.compare_tab import BENCHMARK, FREE_TEXT, compare_text, find_examples, run_comparison
+from bre_core.ui.context import AppContext, demo_passages
+from tiny_models import build_tiny_model
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory, fixture_runs):
+    """Listed models named like the fixture runs' models, but tiny checkpoints; one entry whose folder is gone."""
+    from conftest import FIXTURE_DATA
+
+    folder = tmp_path_factory.mktemp("models")
+    t5 = build_tiny_model("t5", folder / "t5")
+    gpt2 = build_tiny_model("gpt2", folder / "gpt2")
+    entry = {"params": "tiny", "ift": "none", "family": "t5", "architecture": "seq2seq"}
+    spec = {
+        "models": [
+            {"name": "t5-base", "path": t5.path, "domain": "general", **entry},
+            {
+                "name": "scifive-base",
+                "path": gpt2.path,
+                "domain": "biomedical",
+                **entry,
+                "architecture": "causal",
+                "family": "gpt2",
+            },
+            {"name": "gone", "path": str(folder / "missing"), "domain": "general", **entry},
+        ],
+        "default_pair": ["t5-base", "scifive-base"],
+    }
+    models_file = folder / "models.yaml"
+    models_file.write_text(yaml.safe_dump(spec))
+    context = AppContext(models=load_models_file(models_file), data_dir=str(FIXTURE_DATA), runs_dirs=[fixture_runs])
+    context.max_new_tokens = 12
+    return context
+
+
+def outcomes(table):
+    return table["outcome"].tolist()
+
+
+def test_benchmark_example_shows_precomputed_predictions(ctx):
+    result = run_comparison(ctx, "chemprot", "t5-base", "scifive-base", BENCHMARK, split="train", example_id="1001")
+    assert result.precomputed
+    # fixture rules: t5-base (full) answers 1001 with the gold target, scifive-base with its first relation only
+    assert outcomes(result.a.relations) == [view.CORRECT] * 4
+    assert outcomes(result.b.relations) == [view.CORRECT] + [view.MISSED] * 3
+    assert "precomputed · run t5-base__chemprot__train__full__seed42" in result.a.caption
+    assert "Relations found by both: 1** · only t5-base: 3 · only scifive-base: 0" in result.message
+    assert result.gold["head"].tolist() == ["aspirin", "salicylate", "aspirin", "ibuprofen"]
+    assert result.scores.set_index("model").loc["scifive-base", "recall"] == 0.25
+    assert "<mark class='bre-correct'>Aspirin</mark>" in result.a.passage
+
+
+def test_live_rerun_generates_with_both_models(ctx):
+    result = run_comparison(
+        ctx, "chemprot", "t5-base", "scifive-base", BENCHMARK, split="train", example_id="1001", live=True
+    )
+    assert not result.precomputed
+    for side in (result.a, result.b):
+        assert "live ·" in side.caption and side.raw  # tiny random models: some text, no relation expected
+        assert set(outcomes(side.relations)) <= {view.CORRECT, view.WRONG, view.MISSED}
+        assert outcomes(side.relations).count(view.MISSED) + outcomes(side.relations).count(view.CORRECT) == 4
+
+
+def test_free_text_has_no_gold_and_escapes_markup(ctx):
+    text = "Aspirin <script>alert(1)</script> inhibits COX-2."
+    result = run_comparison(ctx, "ddi", "t5-base", "scifive-base", FREE_TEXT, text=text)
+    assert result.gold.empty and result.scores.empty
+    for side in (result.a, result.b):
+        assert "<script>" not in side.passage and "&lt;script&gt;alert(1)&lt;/script&gt;" in side.passage
+        assert view.CORRECT not in outcomes(side.relations)
+
+
+def test_a_model_that_cannot_load_only_affects_its_column(ctx):
+    result = run_comparison(ctx, "dce", "gone", "t5-base", FREE_TEXT, text="Aspirin with clopidogrel.")
+    assert "⚠️" in result.a.caption and "not a model folder" in result.a.caption and result.a.raw == ""
+    assert "live ·" in result.b.caption
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        (("cdrx", "t5-base", "t5-base", FREE_TEXT, "x"), "Unknown task 'cdrx'"),
+        (("cdr", "t5-base", "t5-base", FREE_TEXT, "   "), "Enter a passage"),
+        (("cdr", "t5-base", "t5-base", FREE_TEXT, "x" * 20_001), "the limit is 20,000"),
+        (("chemprot", "t5-base", "t5-base", BENCHMARK, "", "train", "nope"), "No chemprot train example has the id"),
+    ],
+)
+def test_bad_input_gives_a_message(ctx, arguments, message):
+    result = run_comparison(ctx, *arguments)
+    assert message in result.message and result.a is None
+
+
+def test_unknown_model_names_are_refused_in_their_column(ctx):
+    result = run_comparison(ctx, "dce", "/etc/passwd", "t5-base", FREE_TEXT, text="Aspirin with clopidogrel.")
+    assert "Unknown model '/etc/passwd'" in result.a.caption and "live ·" in result.b.caption
+
+
+def test_examples_are_searchable(ctx):
+    assert [value for _, value in find_examples(ctx, "ddi", "test", "DIURETICS")] == ["Lithium_ddi"]
+    assert len(find_examples(ctx, "ddi", "test", "")) == 2
+
+
+def test_demo_passages_cover_every_task():
+    passages = demo_passages()
+    assert sorted(passages) == ["cdr", "chemprot", "dce", "ddi"]
+    assert all(len(p) >= 2 and all(item["text"] for item in p) for p in passages.values())
+
+
+def test_compare_text_api_function(ctx):
+    answer = compare_text(ctx, "chemprot", "t5-base", "gone", "Aspirin inhibits COX-2.")
+    assert answer["task"] == "chemprot" and answer["a"]["model"] == "t5-base"
+    assert isinstance(answer["a"]["relations"], list) and answer["a"]["seconds"] >= 0
+    assert "not a model folder" in answer["b"]["error"]
+    for bad in [
+        ("nope", "t5-base", "t5-base", "x"),
+        ("cdr", "google/flan-t5-base", "t5-base", "x"),
+        ("cdr", "t5-base", "t5-base", ""),
+    ]:
+        with pytest.raises(BreError):
+            compare_text(ctx, *bad)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_compare_text_through_gradio_client(ctx):
+    from gradio_client import Client
+
+    from bre_core.ui import build_app
+
+    app = build_app(ctx)
+    app.queue(max_size=8)
+    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(app.local_url, verbose=False)
+        answer = client.predict(
+            "ddi", "t5-base", "scifive-base", "Warfarin interacts with fluconazole.", api_name="/compare_text"
+        )
+        assert answer["a"]["model"] == "t5-base" and answer["b"]["model"] == "scifive-base"
+        assert "output" in answer["a"] and "relations" in answer["b"]
+        with pytest.raises(Exception, match="Unknown model"):
+            client.predict("ddi", "t5-base", "not-a-model", "Warfarin.", api_name="/compare_text")
+    finally:
+        app.close()
