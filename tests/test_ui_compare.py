@@ -3,45 +3,16 @@
 import socket
 
 import pytest
-import yaml
 
-from bre_core.config import load_models_file
 from bre_core.errors import BreError
 from bre_core.ui import compare_view as view
 from bre_core.ui.compare_tab import BENCHMARK, FREE_TEXT, compare_text, find_examples, run_comparison
-from bre_core.ui.context import AppContext, demo_passages
-from tiny_models import build_tiny_model
+from bre_core.ui.context import demo_passages
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory, fixture_runs):
-    """Listed models named like the fixture runs' models, but tiny checkpoints; one entry whose folder is gone."""
-    from conftest import FIXTURE_DATA
-
-    folder = tmp_path_factory.mktemp("models")
-    t5 = build_tiny_model("t5", folder / "t5")
-    gpt2 = build_tiny_model("gpt2", folder / "gpt2")
-    entry = {"params": "tiny", "ift": "none", "family": "t5", "architecture": "seq2seq"}
-    spec = {
-        "models": [
-            {"name": "t5-base", "path": t5.path, "domain": "general", **entry},
-            {
-                "name": "scifive-base",
-                "path": gpt2.path,
-                "domain": "biomedical",
-                **entry,
-                "architecture": "causal",
-                "family": "gpt2",
-            },
-            {"name": "gone", "path": str(folder / "missing"), "domain": "general", **entry},
-        ],
-        "default_pair": ["t5-base", "scifive-base"],
-    }
-    models_file = folder / "models.yaml"
-    models_file.write_text(yaml.safe_dump(spec))
-    context = AppContext(models=load_models_file(models_file), data_dir=str(FIXTURE_DATA), runs_dirs=[fixture_runs])
-    context.max_new_tokens = 12
-    return context
+def ctx(ui_context):
+    return ui_context
 
 
 def outcomes(table):
