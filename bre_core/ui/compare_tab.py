@@ -223,7 +223,7 @@ def build(gr, app, ctx: AppContext) -> None:
             split = gr.Dropdown(["test", "validation", "train"], value="test", label="Split")
             query = gr.Textbox(label="Search by id or words", placeholder="e.g. inhibitor")
             example = gr.Dropdown([], label="Example", allow_custom_value=True)
-            pick = gr.Button("🎲 Random example")
+            pick = gr.Button("Random example")
     with gr.Group(visible=False) as text_group:
         demo = gr.Dropdown([p["title"] for p in passages.get("chemprot", [])], label="Demo passage")
         text = gr.Textbox(label="Passage", lines=6, max_lines=20)

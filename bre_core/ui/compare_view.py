@@ -39,7 +39,8 @@ def relations_table(task: Task, record: PredictionRecord | None, judged: bool) -
 
 
 def gold_table(task: Task, gold: tuple[dict, ...] | None) -> pd.DataFrame:
-    return pd.DataFrame([relation_row(task, g["label"], g["args"], "") for g in gold or ()], columns=RELATION_COLUMNS)
+    rows = [relation_row(task, g["label"], g["args"], "") for g in gold or ()]
+    return pd.DataFrame(rows, columns=RELATION_COLUMNS).drop(columns="outcome")
 
 
 def highlight(text: str, marks: dict[str, str]) -> str:

@@ -1,0 +1,66 @@
+"""End to end in a real headless browser: Debian's Chromium driven by Playwright, against the app served here."""
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(os.environ.get("BRE_SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "test-screenshots"))
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (CI does)",
+                allow_module_level=True)
+playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (requirements-dev.txt)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(ui_context):
+    from bre_core.ui import build_app
+    from bre_core.ui.app import CSS
+
+    app = build_app(ui_context)
+    app.queue(max_size=8)
+    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, css=CSS)
+    yield app.local_url
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_compare_a_benchmark_example_fills_both_columns(page):
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    # Both captions say how the answer was obtained (live: tiny models, the fixture runs cover another split).
+    captions = page.locator("text=/live · [0-9.]+ s/")
+    captions.nth(1).wait_for()
+    assert captions.count() == 2
+    page.locator("text=Relations found by both").wait_for()
+    assert page.locator(".bre-passage").count() >= 2
+    assert screenshot(page, "compare").stat().st_size > 10_000
