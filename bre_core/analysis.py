@@ -1,0 +1,241 @@
+"""The dashboard's numbers from run folders: leaderboard over seeds, paired differences, few-shot curves, per-class F1."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bre_core.results import Run
+from bre_core.scoring import paired_bootstrap
+
+# One row per model, dataset, split and setting; the seeds of a setting are summarised, never mixed across splits.
+GROUP = ["model", "domain", "ift", "dataset", "split", "setting"]
+LEADERBOARD_COLUMNS = GROUP + [
+    "micro_f1",
+    "micro_f1_sd",
+    "macro_f1",
+    "macro_f1_sd",
+    "seeds",
+    "micro",
+    "macro",
+    "parse_failures",
+    "documents",
+]
+DIFFERENCE_COLUMNS = [
+    "pair",
+    "a",
+    "b",
+    "dataset",
+    "split",
+    "setting",
+    "seed",
+    "a_f1",
+    "b_f1",
+    "difference",
+    "low",
+    "high",
+    "documents",
+]
+CURVE_COLUMNS = ["model", "domain", "ift", "dataset", "split", "setting", "k", "micro_f1", "sd", "seeds"]
+CLASS_COLUMNS = GROUP + ["seed", "label", "precision", "recall", "f1", "tp", "fp", "fn", "support"]
+
+
+def setting_order(setting) -> float:
+    """Where a setting sits on the few-shot axis: zero-shot 0, kN N, full last (inf); anything else NaN."""
+    setting = str(setting)
+    if setting == "zero-shot":
+        return 0.0
+    if setting == "full":
+        return math.inf
+    found = re.fullmatch(r"k(\d+)", setting)
+    return float(found.group(1)) if found else math.nan
+
+
+def setting_rank(setting) -> float:
+    """Tables list full data first (the study's main comparison), then zero-shot and k ascending."""
+    return -1.0 if setting == "full" else setting_order(setting)
+
+
+def data_label(dataset: str, split: str) -> str:
+    """'chemprot', or 'chemprot (validation)' for runs not on the test split, which the study reports."""
+    return str(dataset) if split == "test" else f"{dataset} ({split})"
+
+
+def format_mean(mean: float, sd: float, n: int) -> str:
+    """'0.612' for one seed, '0.612 ± 0.031 (n=5)' for several."""
+    if mean is None or pd.isna(mean):
+        return ""
+    return f"{mean:.3f}" if n <= 1 or pd.isna(sd) else f"{mean:.3f} ± {sd:.3f} (n={n})"
+
+
+def identity(run: Run) -> tuple:
+    """(model, dataset, split, setting, seed) from the manifest; seed None (zero-shot) stays None, not NaN."""
+    manifest = run.manifest
+    model = Path(str(manifest.get("model", {}).get("name", "?"))).name  # as runs_table names it
+    return model, manifest.get("dataset"), manifest.get("split"), manifest.get("setting"), manifest.get("seed")
+
+
+def unique_runs(runs: Sequence[Run]) -> tuple[list[Run], list[str]]:
+    """The first run of each model, dataset, split, setting and seed; a warning for each duplicate dropped.
+
+    The same run can sit in assets/results and in $BRE_RUNS_DIR; counting it twice would fake a second seed.
+    """
+    kept, seen, warnings = [], {}, []
+    for run in runs:
+        key = identity(run)
+        if key in seen:
+            warnings.append(f"{run.path}: same model, dataset, split, setting and seed as {seen[key]}; not counted.")
+            continue
+        seen[key] = run.path
+        kept.append(run)
+    return kept, warnings
+
+
+def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
+    """Runs (a runs_table) summarised over seeds: means, sample sd (ddof=1), seed count and readable 'mean ± sd (n)'."""
+    if table.empty:
+        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    grouped = table.groupby(GROUP, dropna=False, sort=False)
+    board = grouped.agg(
+        micro_f1=("micro_f1", "mean"),
+        micro_f1_sd=("micro_f1", "std"),
+        macro_f1=("macro_f1", "mean"),
+        macro_f1_sd=("macro_f1", "std"),
+        seeds=("micro_f1", "size"),
+        parse_failures=("parse_failures", "mean"),
+        documents=("documents", "max"),
+    ).reset_index()
+    board["micro"] = [format_mean(*v) for v in zip(board.micro_f1, board.micro_f1_sd, board.seeds)]
+    board["macro"] = [format_mean(*v) for v in zip(board.macro_f1, board.macro_f1_sd, board.seeds)]
+    board["_order"] = board.setting.map(setting_rank)
+    board = board.sort_values(
+        ["dataset", "split", "_order", "setting", "micro_f1", "model"], ascending=[True, True, True, True, False, True]
+    )
+    return board[LEADERBOARD_COLUMNS].reset_index(drop=True)
+
+
+def filter_rows(frame: pd.DataFrame, **allowed: Iterable | None) -> pd.DataFrame:
+    """Rows whose column values are among the allowed ones; an empty or None selection keeps every row."""
+    keep = pd.Series(True, index=frame.index)
+    for column, values in allowed.items():
+        if values:
+            keep &= frame[column].astype(str).isin([str(v) for v in values])
+    return frame[keep]
+
+
+def pair_differences(
+    runs: Sequence[Run],
+    pairs: Sequence[Sequence[str]],
+    *,
+    settings: Iterable[str] | None = None,
+    samples: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Micro-F1 of B − A for each [A, B] pair with runs on the same dataset, split, setting and seed.
+
+    The CI is the paired percentile bootstrap over documents (scoring.paired_bootstrap's numbers, `seed` fixed
+    so the chart is the same on every load). Full-data rows come first. Runs whose documents differ (another data
+    hash or document list) are not compared; they are listed in `frame.attrs["skipped"]`.
+    """
+    index = {}
+    for run in runs:
+        index.setdefault(identity(run), run)
+    wanted = set(settings) if settings is not None else None
+    rows, skipped = [], []
+    for order, (name_a, name_b) in enumerate(pairs):
+        for (model, dataset, split, setting, run_seed), run_a in index.items():
+            if model != name_a or (wanted is not None and setting not in wanted):
+                continue
+            run_b = index.get((name_b, dataset, split, setting, run_seed))
+            if run_b is None:
+                continue
+            ids_a, ids_b = [p.id for p in run_a.predictions], [p.id for p in run_b.predictions]
+            if run_a.manifest.get("data_hash") != run_b.manifest.get("data_hash") or ids_a != ids_b:
+                skipped.append(f"{run_a.path} and {run_b.path} are over different documents; not compared.")
+                continue
+            counts_a = np.array([[p.tp, p.fp, p.fn] for p in run_a.predictions], dtype=np.int64).reshape(-1, 3)
+            counts_b = np.array([[p.tp, p.fp, p.fn] for p in run_b.predictions], dtype=np.int64).reshape(-1, 3)
+            difference, low, high = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
+            rows.append(
+                {
+                    "pair": f"{name_b} − {name_a}",
+                    "a": name_a,
+                    "b": name_b,
+                    "dataset": dataset,
+                    "split": split,
+                    "setting": setting,
+                    "seed": run_seed,
+                    "a_f1": run_a.metrics.get("micro", {}).get("f1"),
+                    "b_f1": run_b.metrics.get("micro", {}).get("f1"),
+                    "difference": difference,
+                    "low": low,
+                    "high": high,
+                    "documents": len(ids_a),
+                    "_pair": order,
+                    "_setting": setting_rank(setting),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS + ["_pair", "_setting"])
+    frame = frame.sort_values(["_setting", "setting", "dataset", "split", "_pair", "seed"], na_position="last")
+    frame = frame[DIFFERENCE_COLUMNS].reset_index(drop=True)
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+def few_shot_curve(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean micro-F1 and sample sd over seeds by model, dataset and setting, ordered by k (zero-shot 0, full inf)."""
+    if table.empty:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    frame = table.assign(k=table.setting.map(setting_order))
+    frame = frame[frame.k.notna()]  # settings with no place on the k axis
+    curve = (
+        frame.groupby(GROUP + ["k"], dropna=False, sort=False)
+        .agg(micro_f1=("micro_f1", "mean"), sd=("micro_f1", "std"), seeds=("micro_f1", "size"))
+        .reset_index()
+    )
+    curve = curve.sort_values(["dataset", "split", "model", "k"])
+    return curve[CURVE_COLUMNS].reset_index(drop=True)
+
+
+def per_class(runs: Sequence[Run]) -> pd.DataFrame:
+    """One row per run and class: P/R/F1 and counts from metrics.json, support = gold relations (tp + fn)."""
+    rows = []
+    for run in runs:
+        model, dataset, split, setting, seed = identity(run)
+        spec = run.manifest.get("model", {})
+        about = {"model": model, "domain": spec.get("domain"), "ift": spec.get("ift"), "dataset": dataset}
+        about |= {"split": split, "setting": setting, "seed": seed}
+        for label, scores in (run.metrics.get("per_class") or {}).items():
+            tp, fp, fn = (int(scores.get(key, 0)) for key in ("tp", "fp", "fn"))
+            rows.append(
+                {
+                    **about,
+                    "label": label,
+                    "precision": scores.get("precision"),
+                    "recall": scores.get("recall"),
+                    "f1": scores.get("f1"),
+                    "tp": tp,
+                    "fp": fp,
+                    "fn": fn,
+                    "support": tp + fn,
+                }
+            )
+    return pd.DataFrame(rows, columns=CLASS_COLUMNS)
+
+
+def per_class_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-class F1 averaged over seeds (mean, sample sd, seed count), classes in their metrics order."""
+    columns = GROUP + ["label", "f1", "sd", "seeds", "support"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    summary = (
+        frame.groupby(GROUP + ["label"], dropna=False, sort=False)
+        .agg(f1=("f1", "mean"), sd=("f1", "std"), seeds=("f1", "size"), support=("support", "max"))
+        .reset_index()
+    )
+    return summary[columns]

@@ -1,0 +1,159 @@
+"""Plotly figures of the Dashboard tab: one fixed colour per model, biomedical models dashed or hatched."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from bre_core.analysis import data_label, setting_order
+
+PALETTE = list(qualitative.Dark24) + list(qualitative.Light24)
+QUESTIONS = {
+    "rq1": ("RQ1: biomedical vs general pretraining", "Micro-F1 difference (biomedical − general)"),
+    "rq2": ("RQ2: gain from instruction finetuning", "Micro-F1 difference (with IFT − without)"),
+}
+
+
+def model_colours(names) -> dict[str, str]:
+    """A colour per model by its rank among the sorted names, so a model keeps its colour in every chart."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(sorted(set(map(str, names))))}
+
+
+def legend_name(model: str, about: dict) -> str:
+    """'scifive-base (biomedical)', 'flan-t5-base (general, general IFT)': the legend says the domain."""
+    domain, ift = about.get(model, (None, None))
+    extra = f", {ift} IFT" if ift not in (None, "none") else ""
+    return f"{model} ({domain or '?'}{extra})"
+
+
+def is_biomedical(model: str, about: dict) -> bool:
+    return about.get(model, (None, None))[0] == "biomedical"
+
+
+def empty_figure(title: str, note: str) -> go.Figure:
+    """A titled figure that says why it is empty, instead of a blank axis."""
+    figure = go.Figure()
+    figure.add_annotation(text=note, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    figure.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=300)
+    return figure
+
+
+def difference_figure(frame: pd.DataFrame, question: str, setting: str, colours: dict, about: dict) -> go.Figure:
+    """Bars of B − A per dataset with the paired bootstrap 95% CI, one colour per pair (B's), a zero line."""
+    title, y_title = QUESTIONS[question]
+    title = f"{title} (setting: {setting}; 95% paired bootstrap CI over documents)"
+    if frame.empty:
+        return empty_figure(
+            title, "No pair of models.yaml has runs of both models on the same dataset, split, setting and seed."
+        )
+    frame = frame.assign(data=[data_label(d, s) for d, s in zip(frame.dataset, frame.split)])
+    several_seeds = frame.seed.nunique(dropna=False) > 1
+    figure = go.Figure()
+    for (pair, seed), rows in frame.groupby(["pair", "seed"], sort=False, dropna=False):
+        a, b = rows.a.iloc[0], rows.b.iloc[0]
+        if question == "rq1":
+            name = f"{b} ({about.get(b, ('?',))[0]}) − {a} ({about.get(a, ('?',))[0]})"
+        else:
+            name = f"{b} (IFT: {about.get(b, (None, '?'))[1]}) − {a} (IFT: {about.get(a, (None, '?'))[1]})"
+        figure.add_bar(
+            x=rows.data.tolist(),
+            y=rows.difference.tolist(),
+            # the observed difference can fall just outside a percentile interval: never a negative bar length
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (rows.high - rows.difference).clip(lower=0).tolist(),
+                "arrayminus": (rows.difference - rows.low).clip(lower=0).tolist(),
+            },
+            name=name + (f", seed {seed}" if several_seeds else ""),
+            legendgroup=pair,
+            marker_color=colours.get(b),
+            customdata=rows[["a_f1", "b_f1", "low", "high", "documents"]].to_numpy().tolist(),
+            hovertemplate=(
+                f"{b} − {a}<br>%{{x}}: %{{y:+.3f}} [%{{customdata[2]:+.3f}}, %{{customdata[3]:+.3f}}]<br>"
+                f"{a} %{{customdata[0]:.3f}}, {b} %{{customdata[1]:.3f}}; %{{customdata[4]}} documents<extra></extra>"
+            ),
+        )
+    figure.add_hline(y=0, line_color="black", line_width=1)
+    figure.update_layout(
+        title=title, barmode="group", xaxis_title="Dataset", yaxis_title=y_title, legend_title_text="Pair"
+    )
+    figure.update_xaxes(categoryorder="category ascending")
+    return figure
+
+
+def _k_label(setting: str) -> str:
+    return setting if setting in ("full", "zero-shot") else str(int(setting_order(setting)))
+
+
+def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict) -> go.Figure:
+    """Micro-F1 against k (zero-shot, 16, 64, full), mean ± sd over seeds, one line per model, a panel per dataset."""
+    title = "Few-shot: micro-F1 by training documents k (mean ± sd over seeds)"
+    if curve.empty:
+        return empty_figure(title, "No run with a zero-shot, kN or full setting matches the filters.")
+    curve = curve.assign(data=[data_label(d, s) for d, s in zip(curve.dataset, curve.split)])
+    panels = sorted(curve.data.unique())
+    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, shared_yaxes=True)
+    order = [_k_label(s) for s in sorted(curve.setting.unique(), key=setting_order)]
+    shown = set()
+    for column, panel in enumerate(panels, start=1):
+        for model, rows in curve[curve.data == panel].groupby("model", sort=True):
+            rows = rows.sort_values("k")
+            biomedical = is_biomedical(model, about)
+            figure.add_scatter(
+                x=[_k_label(s) for s in rows.setting],
+                y=rows.micro_f1.tolist(),
+                error_y={"type": "data", "array": rows.sd.fillna(0).tolist(), "visible": True},
+                mode="lines+markers",
+                name=legend_name(model, about),
+                legendgroup=model,
+                showlegend=model not in shown,
+                line={"color": colours.get(model), "dash": "dash" if biomedical else "solid"},
+                marker={"symbol": "square" if biomedical else "circle"},
+                customdata=rows.seeds.tolist(),
+                hovertemplate=f"{model}<br>k=%{{x}}: %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
+                row=1,
+                col=column,
+            )
+            shown.add(model)
+        figure.update_xaxes(
+            title_text="k (training documents)",
+            type="category",
+            categoryorder="array",
+            categoryarray=order,
+            row=1,
+            col=column,
+        )
+    figure.update_yaxes(title_text="Micro-F1 (mean ± sd over seeds)", row=1, col=1)
+    figure.update_layout(title=title, legend_title_text="Model (domain)")
+    return figure
+
+
+def class_figure(summary: pd.DataFrame, title: str, colours: dict, about: dict) -> go.Figure:
+    """Grouped bars: per-class F1 (mean over seeds, sd error bars), class on x with its gold count, model as colour."""
+    if summary.empty:
+        return empty_figure(title, "No run matches this dataset, setting and the filters.")
+    support = summary.groupby("label", sort=False).support.max()
+    ticks = {label: f"{label} (n={int(n)})" for label, n in support.items()}
+    figure = go.Figure()
+    for model, rows in summary.groupby("model", sort=True):
+        figure.add_bar(
+            x=[ticks[label] for label in rows.label],
+            y=rows.f1.tolist(),
+            error_y={"type": "data", "array": rows.sd.fillna(0).tolist(), "visible": bool((rows.seeds > 1).any())},
+            name=legend_name(model, about),
+            marker={"color": colours.get(model), "pattern": {"shape": "/" if is_biomedical(model, about) else ""}},
+            customdata=rows.seeds.tolist(),
+            hovertemplate=f"{model}<br>%{{x}}: F1 %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
+        )
+    figure.update_layout(
+        title=title,
+        barmode="group",
+        xaxis_title="Class (n = gold relations in the documents)",
+        yaxis_title="F1 (mean ± sd over seeds)",
+        yaxis_range=[0, 1.05],
+        legend_title_text="Model (domain)",
+    )
+    return figure

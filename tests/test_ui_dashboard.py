@@ -1,0 +1,168 @@
+"""The Dashboard tab's handlers on the fixture runs: table, CSV, figures (traces, values, error bars, colours), states.
+
+Expected numbers are worked out in tests/test_analysis.py's docstring from tests/fixture_runs.py's rules.
+"""
+
+import json
+import math
+import shutil
+import time
+
+import pandas as pd
+import pytest
+
+from bre_core.ui import dashboard_tab
+from bre_core.ui.dashboard_figures import PALETTE, model_colours
+from bre_core.ui.dashboard_tab import load_dashboard
+
+SD2 = math.sqrt(2) / 2
+
+
+@pytest.fixture(scope="module")
+def dashboard(fixture_runs):
+    return load_dashboard([fixture_runs])
+
+
+def test_table_and_csv(dashboard):
+    table, csv, *_, message = dashboard
+    assert list(table.columns) == list(dashboard_tab.TABLE_COLUMNS)
+    assert len(table) == 18 and "27 runs" in message
+    row = table[(table.model == "t5-base") & (table.dataset == "ddi") & (table.setting == "k16")].iloc[0]
+    assert (row["micro-F1"], row["macro-F1"], row["seeds"]) == ("0.500 ± 0.707 (n=2)", "0.125 ± 0.177 (n=2)", 2)
+    assert row["micro-F1 (mean, for sorting)"] == 0.5
+    # no raw dicts or lists on screen
+    assert all(isinstance(v, (str, int, float)) for v in table.to_numpy().ravel())
+    written = pd.read_csv(csv)
+    assert len(written) == 18 and written.micro_f1.dtype == float and "micro_f1_sd" in written
+
+
+def test_filters_apply_to_table_and_csv(fixture_runs):
+    table, csv, rq1, *_ = load_dashboard([fixture_runs], ["ddi", "dce"], ["full"], ["general"], [])
+    assert sorted(table.dataset.unique()) == ["dce", "ddi"] and set(table.setting) == {"full"}
+    assert set(table.model) == {"t5-base", "flan-t5-base"}
+    assert len(pd.read_csv(csv)) == 4
+    assert rq1.data[0].x == ("dce", "ddi")  # the RQ charts follow the dataset filter
+
+
+def test_rq1_chart(dashboard):
+    rq1 = dashboard[2]
+    colours = model_colours(load_names())
+    (trace,) = rq1.data
+    assert trace.type == "bar" and trace.name == "scifive-base (biomedical) − t5-base (general)"
+    assert trace.x == ("chemprot (train)", "dce", "ddi")
+    assert trace.y == pytest.approx((-0.6, -1 / 3, 0.0))
+    # CI (difference, 0): nothing below the bar's end, up to 0 above it
+    assert trace.error_y.arrayminus == pytest.approx((0, 0, 0))
+    assert trace.error_y.array == pytest.approx((0.6, 1 / 3, 0))
+    assert trace.marker.color == colours["scifive-base"]
+    assert [(s.type, s.y0, s.y1) for s in rq1.layout.shapes] == [("line", 0, 0)]  # the zero line
+    assert "biomedical − general" in rq1.layout.yaxis.title.text and rq1.layout.xaxis.title.text == "Dataset"
+    assert "setting: full" in rq1.layout.title.text
+
+
+def test_rq2_chart_and_few_shot_setting(fixture_runs, dashboard):
+    (trace,) = dashboard[3].data
+    assert trace.name == "flan-t5-base (IFT: general) − t5-base (IFT: none)" and trace.y == (0, 0, 0)
+    assert trace.marker.color == model_colours(load_names())["flan-t5-base"]
+    rq1 = load_dashboard([fixture_runs], [], [], [], [], "k16")[2]
+    assert [t.name.rsplit(", ", 1)[1] for t in rq1.data] == ["seed 0", "seed 1"]
+    assert {t.legendgroup for t in rq1.data} == {"scifive-base − t5-base"}
+
+
+def test_few_shot_chart(dashboard):
+    few = dashboard[4]
+    colours = model_colours(load_names())
+    assert [a.text for a in few.layout.annotations] == ["chemprot (train)", "dce", "ddi"]  # one panel per dataset
+    assert len(few.data) == 9 and sum(bool(t.showlegend) for t in few.data) == 3  # one legend entry per model
+    t5_dce = next(t for t in few.data if t.legendgroup == "t5-base" and t.xaxis == "x2")
+    assert t5_dce.x == ("16", "full") and t5_dce.y == pytest.approx((1 / 3, 1.0))
+    assert t5_dce.error_y.array == pytest.approx((2 / 3 * SD2, 0))
+    assert t5_dce.line.color == colours["t5-base"] and t5_dce.line.dash == "solid"
+    scifive = [t for t in few.data if t.legendgroup == "scifive-base"]
+    assert {t.line.dash for t in scifive} == {"dash"} and scifive[0].name == "scifive-base (biomedical)"
+    assert list(few.layout.xaxis.categoryarray) == ["16", "full"]
+    assert "Micro-F1" in few.layout.yaxis.title.text and "k" in few.layout.xaxis.title.text
+
+
+def test_per_class_chart(fixture_runs, dashboard):
+    chart = dashboard[5]
+    colours = model_colours(load_names())
+    assert "chemprot (train)" in chart.layout.title.text and "full" in chart.layout.title.text
+    traces = {t.name: t for t in chart.data}
+    assert list(traces) == ["flan-t5-base (general, general IFT)", "scifive-base (biomedical)", "t5-base (general)"]
+    scifive = traces["scifive-base (biomedical)"]
+    assert scifive.x == ("CPR:3 (n=1)", "CPR:4 (n=2)", "CPR:5 (n=0)", "CPR:6 (n=1)", "CPR:9 (n=0)")
+    assert scifive.y == pytest.approx((0, 2 / 3, 0, 0, 0))
+    assert scifive.marker.color == colours["scifive-base"] and scifive.marker.pattern.shape == "/"
+    assert traces["t5-base (general)"].marker.pattern.shape == ""
+    # few-shot: mean over the two seeds with sd error bars; the domain filter keeps biomedical models only
+    chart = load_dashboard([fixture_runs], [], [], ["biomedical"], [], None, "dce", "k16")[5]
+    (trace,) = chart.data
+    assert trace.x == ("POS (n=1)", "COMB (n=1)") and trace.y == pytest.approx((0.5, 0))
+    assert trace.error_y.visible and trace.error_y.array == pytest.approx((SD2, 0))
+
+
+def test_colours_are_fixed_by_sorted_name():
+    assert model_colours(["t5-base", "bart-base", "t5-base"]) == {"bart-base": PALETTE[0], "t5-base": PALETTE[1]}
+    names = load_names()
+    assert len(set(model_colours(names).values())) == len(set(names))  # 19 models, 19 colours
+
+
+def test_empty_state_says_how_to_produce_runs(tmp_path):
+    table, csv, rq1, rq2, few, per_class, message = load_dashboard([tmp_path])
+    assert table.empty and list(table.columns) == list(dashboard_tab.TABLE_COLUMNS) and csv is None
+    for words in ("No runs yet", "python -m bre_core evaluate", "finetune", "grid", "assets/results", "BRE_RUNS_DIR"):
+        assert words in message
+    for figure in (rq1, rq2, few, per_class):
+        assert figure.data == () and figure.layout.annotations[0].text
+
+
+def test_skipped_folders_are_listed_and_the_rest_renders(fixture_runs, tmp_path):
+    for folder in fixture_runs.iterdir():
+        if folder.name.startswith(("t5-base__ddi", "scifive-base__ddi")):
+            shutil.copytree(folder, tmp_path / folder.name)
+    damaged = tmp_path / "t5-base__ddi__test__k16__seed1"
+    (damaged / "metrics.json").write_text("{not json")
+    interrupted = tmp_path / "scifive-base__ddi__test__k16__seed1"
+    (interrupted / "manifest.json").unlink()
+    table, _, rq1, *_, message = load_dashboard([tmp_path])
+    assert "2 run folder(s) skipped" in message and "damaged run folder" in message and "interrupted" in message
+    assert dashboard_tab._escape(damaged) in message  # '__' escaped, not bold
+    assert len(table) == 4 and rq1.data[0].x == ("ddi",)
+    assert table.loc[table.setting == "k16", "seeds"].tolist() == [1, 1]
+
+
+def test_updates_keep_valid_selections(dashboard, fixture_runs):
+    import gradio as gr
+
+    data = dashboard_tab.load_data([fixture_runs])
+    updates = dashboard_tab._updates(gr, data, [["ddi", "cdr"], None, [], None, "k64", None, "k16"])
+    assert updates[0].value == ["ddi"] and updates[0].choices[0][0] == "chemprot"
+    assert (updates[4].value, updates[5].value, updates[6].value) == ("full", "chemprot (train)", "k16")
+    assert json.dumps(dashboard_tab.choices(data))  # plain lists of strings
+
+
+def test_tab_builds_offline_quickly(fixture_runs):
+    import gradio as gr
+
+    start = time.monotonic()
+    with gr.Blocks() as app:
+        dashboard_tab.build(gr, app, [fixture_runs])
+    assert time.monotonic() - start < 10
+    assert sum(isinstance(block, gr.Plot) for block in app.blocks.values()) == 4
+
+
+def load_names():
+    from bre_core.config import load_models_file
+
+    return load_models_file().names
+
+
+def test_pairs_over_other_documents_are_reported(fixture_runs, tmp_path):
+    for name in ("t5-base__ddi__test__full__seed42", "scifive-base__ddi__test__full__seed42"):
+        shutil.copytree(fixture_runs / name, tmp_path / name)
+    manifest = tmp_path / "scifive-base__ddi__test__full__seed42" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "data_hash": "other"}))
+    table, _, rq1, *_, message = load_dashboard(str(tmp_path))
+    assert len(table) == 2 and rq1.data == ()
+    assert "Pairs of runs not compared" in message and "different documents" in message and "skipped" not in message
