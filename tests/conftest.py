@@ -64,6 +64,7 @@ def ui_context(tmp_path_factory, fixture_runs):
             },
             {"name": "gone", "path": str(folder / "missing"), "domain": "general", **entry},
         ],
+        "pairs": {"rq1": [["t5-base", "scifive-base"]]},
         "default_pair": ["t5-base", "scifive-base"],
     }
     models_file = folder / "models.yaml"

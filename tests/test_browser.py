@@ -64,3 +64,15 @@ def test_compare_a_benchmark_example_fills_both_columns(page):
     page.locator("text=Relations found by both").wait_for()
     assert page.locator(".bre-passage").count() >= 2
     assert screenshot(page, "compare").stat().st_size > 10_000
+
+
+def test_dashboard_draws_charts_from_fixture_runs(page):
+    page.get_by_role("tab", name="Dashboard").click()
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 3
+    # the RQ1 chart has the fixture pair's difference on chemprot: scifive-base - t5-base = 0.4 - 1.0
+    page.locator(".js-plotly-plot").filter(has_text="scifive-base − t5-base").first.wait_for()
+    # the charts' legends name the fixture runs' models with their domain
+    page.locator(".js-plotly-plot").filter(has_text="scifive-base (biomedical)").first.wait_for()
+    assert screenshot(page, "dashboard").stat().st_size > 10_000
