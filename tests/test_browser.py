@@ -1,7 +1,6 @@
 """End to end in a real headless browser: Debian's Chromium driven by Playwright, against the app served here."""
 
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -79,3 +78,16 @@ def test_dashboard_draws_charts_from_fixture_runs(page):
     # the charts' legends name the fixture runs' models with their domain
     page.locator(".js-plotly-plot").filter(has_text="scifive-base (biomedical)").first.wait_for()
     assert screenshot(page, "dashboard").stat().st_size > 10_000
+
+
+def test_error_cases_opens_a_case(page):
+    page.get_by_role("tab", name="Error cases").click()
+    # the first dataset and a comparable pair of fixture runs are chosen on load; cases are bucketed
+    page.locator("td").filter(has_text="salicylate → cox-2").first.wait_for()
+    page.get_by_text("Document 1001").first.wait_for()  # the first case's document opens by itself
+    document_id = page.get_by_label("Document id")
+    document_id.fill("1002")  # open another document of the runs by its id
+    document_id.press("Enter")
+    page.get_by_text("Document 1002").first.wait_for()
+    page.get_by_text("A: flan-t5-base").first.wait_for()
+    assert screenshot(page, "error-cases").stat().st_size > 10_000

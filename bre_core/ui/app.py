@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bre_core.ui import about_tab, compare_tab, corpus_tab, dashboard_tab
+from bre_core.ui import about_tab, compare_tab, corpus_tab, dashboard_tab, errors_tab
 from bre_core.ui.context import AppContext, context_from_env
 
 TITLE = "bre — general vs biomedical language models for relation extraction"
@@ -28,6 +28,8 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
             compare_tab.build(gr, app, ctx)
         with gr.Tab("Dashboard"):
             dashboard_tab.build(gr, app, ctx.runs_dirs, ctx.models)
+        with gr.Tab("Error cases"):
+            errors_tab.build(gr, app, ctx.runs_dirs, ctx.data_dir)
         with gr.Tab("Corpus"):
             corpus_tab.build(gr, app, ctx.data_dir)
         with gr.Tab("About"):
