@@ -336,13 +336,7 @@ def compare(
     }
     rows = []
     for i, (document, item) in enumerate(zip(documents, inputs)):
-        gold = None
-        if document is not None:
-            entities = document.entity_map()
-            gold = tuple(
-                {"label": r.label, "args": [task.argument(entities[a]) for a in r.args]}
-                for r in task.distinct_relations(document)
-            )
+        gold = task.gold_for_display(document) if document is not None else None
         rows.append(
             Comparison(
                 id=document.id if document else f"text-{i + 1}",

@@ -60,6 +60,14 @@ class Task:
             first.setdefault(self.gold_key(relation, entities), relation)
         return list(first.values())
 
+    def gold_for_display(self, document: Document) -> tuple[dict, ...]:
+        """The relations as scored, each as {"label", "args"} with the argument strings the target writes."""
+        entities = document.entity_map()
+        return tuple(
+            {"label": r.label, "args": [self.argument(entities[a]) for a in r.args]}
+            for r in self.distinct_relations(document)
+        )
+
     def example(self, document: Document) -> dict:
         """The task's view of a document: id, text, source, target and the relations as scored (with names)."""
         entities = document.entity_map()

@@ -162,13 +162,7 @@ def run_comparison(
             raw=record.output if record else "",
         )
 
-    gold = None
-    if document is not None:
-        entities = document.entity_map()
-        gold = tuple(
-            {"label": r.label, "args": [task.argument(entities[a]) for a in r.args]}
-            for r in task.distinct_relations(document)
-        )
+    gold = task.gold_for_display(document) if document is not None else None
     return CompareResult(
         message=message,
         scores=summary.scores if summary.scores is not None else pd.DataFrame(),
