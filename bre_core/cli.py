@@ -242,7 +242,8 @@ def _evaluate(args) -> int:
 
 
 def _compare(args) -> int:
-    from bre_core.results import compare_runs, read_run
+    from bre_core.results import read_run
+    from bre_core.run_sets import compare_runs
 
     report = compare_runs(read_run(args.run_a), read_run(args.run_b), samples=args.samples, seed=args.seed)
     if args.json:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bre_core import __version__
-from bre_core.config import ModelSpec, ModelsFile, resolve_model
+from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import load_documents, split_seed_used
 from bre_core.errors import BreError, RunError
 from bre_core.results import (

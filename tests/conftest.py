@@ -42,10 +42,10 @@ def fixture_runs(tmp_path_factory) -> Path:
 def ui_context(tmp_path_factory, fixture_runs):
     """Listed models named like the fixture runs' models, but tiny checkpoints; one entry whose folder is gone."""
     import yaml
+    from tiny_models import build_tiny_model
 
     from bre_core.config import load_models_file
     from bre_core.ui.context import AppContext
-    from tiny_models import build_tiny_model
 
     folder = tmp_path_factory.mktemp("models")
     t5 = build_tiny_model("t5", folder / "t5")

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bre_core.datasets import DATASETS, dataset_files, load_documents
-from bre_core.datasets import download
+from bre_core.datasets import DATASETS, dataset_files, download, load_documents
 from bre_core.datasets.download import CHECKSUMS, download_datasets, expected_files, source_url
 from bre_core.errors import DownloadError, UnknownNameError
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import FIXTURE_DATA, SHARED_DATA
+from tiny_models import build_trainable_model
 
 from bre_core.config import ModelSpec
 from bre_core.datasets import load_documents
@@ -19,8 +21,6 @@ from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_mar
 from bre_core.finetune.data import IGNORE, Collator, encode, few_shot_sample, parse_setting
 from bre_core.results import read_run
 from bre_core.tasks import get_task
-from conftest import FIXTURE_DATA, SHARED_DATA
-from tiny_models import build_trainable_model
 
 TASK = get_task("chemprot")
 

@@ -5,13 +5,20 @@ import time
 
 import pytest
 import torch
+from tiny_models import ARCHITECTURE, CONTEXT, EOS, FAMILIES, SENTENCES, build_tiny_model
 
+from bre_core import hub_access
 from bre_core.config import ModelSpec, load_models_file
 from bre_core.errors import BreError
-from bre_core.models import Generation, ModelCache, ModelUnavailableError, default_max_new_tokens, generate, load_model
-from bre_core import hub_access
-from bre_core.models import loading
-from tiny_models import ARCHITECTURE, CONTEXT, EOS, FAMILIES, SENTENCES, build_tiny_model
+from bre_core.models import (
+    Generation,
+    ModelCache,
+    ModelUnavailableError,
+    default_max_new_tokens,
+    generate,
+    load_model,
+    loading,
+)
 
 SOURCES = SENTENCES[:9] + ["Aspirin", "Lithium toxicity was observed together with renal failure. " * 3]
 

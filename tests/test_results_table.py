@@ -2,8 +2,9 @@
 
 import shutil
 
-from bre_core.results import find_runs, runs_table
 from fixture_runs import BEHAVIOUR, SETTINGS, SPLITS
+
+from bre_core.run_sets import find_runs, runs_table
 
 
 def test_every_fixture_run_is_found_and_tabulated(fixture_runs):

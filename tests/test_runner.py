@@ -3,16 +3,17 @@
 import json
 
 import pytest
+from tiny_models import build_tiny_model
 
 import bre_core.models
 from bre_core.cli import main
 from bre_core.config import ModelSpec
 from bre_core.errors import RunError
 from bre_core.models import ModelCache
-from bre_core.results import MANIFEST, PARTIAL, compare_runs, read_partial, read_run
+from bre_core.results import MANIFEST, PARTIAL, read_partial, read_run
+from bre_core.run_sets import compare_runs
 from bre_core.runner import compare, evaluate
 from bre_core.tasks import get_task
-from tiny_models import build_tiny_model
 
 
 @pytest.fixture(scope="session")

@@ -27,9 +27,6 @@ from dataclasses import dataclass
 
 from bre_core.datasets import dce as _dce
 from bre_core.datasets import ddi as _ddi
-from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, seeded_split
-from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
-from bre_core.hub_access import endpoint, offline_setting, probe
 from bre_core.datasets.hub_rows import (
     CDR_KB,
     CDR_SOURCE,
@@ -41,6 +38,9 @@ from bre_core.datasets.hub_rows import (
     document_from_cdr_source_row,
     document_from_chemprot_row,
 )
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, seeded_split
+from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
+from bre_core.hub_access import endpoint, offline_setting, probe
 from bre_core.schema import Document
 
 PARQUET_REVISION = "refs/convert/parquet"

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from bre_core.atomic import write_text_atomic
-from bre_core.config import ModelSpec, ModelsFile, resolve_model
+from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import load_documents, split_seed_used
 from bre_core.errors import BreError
 from bre_core.finetune.checkpoints import MARKER, last_good_trainer_checkpoint, read_marker, save_checkpoint
@@ -207,6 +207,7 @@ def _train(
 ) -> bool:
     """Train and leave the kept model in folder/checkpoint; True in the main process."""
     import torch
+
     from bre_core.models import generate, load_model
     from bre_core.models.loading import LoadedModel
 

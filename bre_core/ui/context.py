@@ -8,8 +8,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bre_core.config import ModelSpec, ModelsFile, load_models_file, resolve_model
-from bre_core.results import Run, find_runs
+from bre_core.config import ModelsFile, ModelSpec, load_models_file, resolve_model
+from bre_core.results import Run
+from bre_core.run_sets import find_runs
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RESULTS = ASSETS / "results"

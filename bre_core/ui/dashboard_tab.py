@@ -14,7 +14,8 @@ import pandas as pd
 from bre_core import analysis
 from bre_core.atomic import write_text_atomic
 from bre_core.config import ModelsFile, load_models_file
-from bre_core.results import Run, find_runs, runs_table
+from bre_core.results import Run
+from bre_core.run_sets import find_runs, runs_table
 from bre_core.ui import dashboard_figures as figures
 
 # On-screen column -> leaderboard column; the CSV keeps the leaderboard's own (numeric) columns.

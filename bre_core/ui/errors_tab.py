@@ -11,7 +11,8 @@ import pandas as pd
 
 from bre_core import error_cases as ec
 from bre_core.errors import BreError
-from bre_core.results import MANIFEST, Run, find_runs, read_run
+from bre_core.results import MANIFEST, Run, read_run
+from bre_core.run_sets import find_runs
 
 # One colour per outcome and per model, used by every table, badge and heatmap of the tab.
 OUTCOME_COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "missed": "#9e9e9e"}

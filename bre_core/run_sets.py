@@ -1,0 +1,155 @@
+"""Many runs at once: finding the complete run folders under some folders, tabulating them, comparing two."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bre_core.errors import RunError
+from bre_core.results import MANIFEST, PARTIAL, PREDICTIONS, Run, read_run
+
+RUN_COLUMNS = [
+    "run",
+    "model",
+    "domain",
+    "ift",
+    "family",
+    "params",
+    "architecture",
+    "dataset",
+    "split",
+    "setting",
+    "seed",
+    "micro_f1",
+    "macro_f1",
+    "precision",
+    "recall",
+    "parse_failures",
+    "documents",
+    "path",
+]
+
+
+def find_runs(*roots: str | Path | None) -> tuple[list[Run], list[str]]:
+    """Every complete run folder under `roots` (searched recursively), and a warning for each folder skipped.
+
+    A folder with predictions but no complete manifest (interrupted, still running) or with damaged files is
+    skipped with a warning that says which and why, so that one bad folder never hides the others.
+    """
+    runs, warnings, seen = [], [], set()
+    for root in roots:
+        if root is None or not Path(root).is_dir():
+            continue
+        candidates = {p.parent for pattern in (MANIFEST, PARTIAL, PREDICTIONS) for p in Path(root).rglob(pattern)}
+        for folder in sorted(candidates):
+            if folder.resolve() in seen or folder.name == "checkpoint":
+                continue
+            seen.add(folder.resolve())
+            try:
+                runs.append(read_run(folder))
+            except RunError as exc:
+                warnings.append(str(exc))
+    return runs, warnings
+
+
+def runs_table(runs: list[Run]):
+    """One row per run: the model's metadata, dataset, setting, seed and scores (a pandas DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for run in runs:
+        model, micro = run.manifest.get("model", {}), run.metrics.get("micro", {})
+        rows.append(
+            {
+                "run": run.name,
+                "model": Path(str(model.get("name", "?"))).name,
+                "domain": model.get("domain"),
+                "ift": model.get("ift"),
+                "family": model.get("family"),
+                "params": model.get("params"),
+                "architecture": model.get("architecture"),
+                "dataset": run.manifest.get("dataset"),
+                "split": run.manifest.get("split"),
+                "setting": run.manifest.get("setting"),
+                "seed": run.manifest.get("seed"),
+                "micro_f1": micro.get("f1"),
+                "macro_f1": run.metrics.get("macro_f1"),
+                "precision": micro.get("precision"),
+                "recall": micro.get("recall"),
+                "parse_failures": run.metrics.get("parse_failures"),
+                "documents": run.metrics.get("documents"),
+                "path": str(run.path),
+            }
+        )
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) -> dict:
+    """Micro-F1 of both runs, B - A with its paired bootstrap CI and randomisation p-value, and agreement counts.
+
+    Both runs must cover the same documents (same dataset, split and content hash); otherwise a RunError.
+    """
+    import numpy as np
+
+    from bre_core.scoring import paired_bootstrap, randomization_test
+
+    for key in ("dataset", "split", "data_hash"):
+        if run_a.manifest.get(key) != run_b.manifest.get(key):
+            raise RunError(
+                f"{run_a.path} and {run_b.path} are over different documents ({key}: "
+                f"{run_a.manifest.get(key)!r} vs {run_b.manifest.get(key)!r}); compare runs of the same "
+                f"dataset, split and data."
+            )
+    ids_a, ids_b = [p.id for p in run_a.predictions], [p.id for p in run_b.predictions]
+    if ids_a != ids_b:
+        raise RunError(f"{run_a.path} and {run_b.path} list different documents; compare runs over the same ones.")
+    counts_a = np.array([[p.tp, p.fp, p.fn] for p in run_a.predictions], dtype=np.int64).reshape(-1, 3)
+    counts_b = np.array([[p.tp, p.fp, p.fn] for p in run_b.predictions], dtype=np.int64).reshape(-1, 3)
+    difference, low, high = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
+    p_value = randomization_test(counts_a, counts_b, samples=max(samples, 1000), seed=seed)
+
+    agreement = {
+        "documents": len(ids_a),
+        "same_relations": 0,
+        "a_more_correct": 0,
+        "b_more_correct": 0,
+        "gold_found_by_both": 0,
+        "gold_found_only_by_a": 0,
+        "gold_found_only_by_b": 0,
+        "gold_missed_by_both": 0,
+    }
+    for a, b in zip(run_a.predictions, run_b.predictions):
+        agreement["same_relations"] += set(a.relations) == set(b.relations)
+        agreement["a_more_correct"] += a.tp > b.tp
+        agreement["b_more_correct"] += b.tp > a.tp
+        missed_a = {json.dumps(m["key"]) for m in a.missed}
+        missed_b = {json.dumps(m["key"]) for m in b.missed}
+        gold = a.tp + len(missed_a)  # found + missed, the same for both runs over the same gold
+        agreement["gold_found_by_both"] += gold - len(missed_a | missed_b)
+        agreement["gold_found_only_by_a"] += len(missed_b - missed_a)
+        agreement["gold_found_only_by_b"] += len(missed_a - missed_b)
+        agreement["gold_missed_by_both"] += len(missed_a & missed_b)
+
+    def summary(run: Run) -> dict:
+        micro = run.metrics["micro"]
+        return {
+            "run": str(run.path),
+            "model": run.manifest["model"]["name"],
+            "micro_f1": micro["f1"],
+            "precision": micro["precision"],
+            "recall": micro["recall"],
+            "macro_f1": run.metrics["macro_f1"],
+        }
+
+    return {
+        "dataset": run_a.manifest["dataset"],
+        "split": run_a.manifest["split"],
+        "a": summary(run_a),
+        "b": summary(run_b),
+        "difference_b_minus_a": difference,
+        "ci95": [low, high],
+        "p_value": p_value,
+        "bootstrap_samples": samples,
+        "seed": seed,
+        "agreement": agreement,
+    }
