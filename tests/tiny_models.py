@@ -34,16 +34,18 @@ PAD, EOS, BOS, UNK = 0, 1, 2, 3
 CONTEXT = 128  # positions of the tiny decoder-only models, small enough to test truncation cheaply
 
 
-def tokenizer_for(family: str):
-    """A BPE tokenizer trained on SENTENCES, with the special-token layout of the family's real tokenizer."""
+def tokenizer_for(family: str, texts: list[str] | None = None, vocab_size: int = 180):
+    """A BPE tokenizer trained on `texts` (default SENTENCES), with the special-token layout of the family's real one."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.pre_tokenizer = pre_tokenizers.Metaspace()
     backend.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=180, special_tokens=["<pad>", "</s>", "<s>", "<unk>"], show_progress=False)
-    backend.train_from_iterator(SENTENCES, trainer)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<s>", "<unk>"], show_progress=False
+    )
+    backend.train_from_iterator(texts or SENTENCES, trainer)
     # T5 appends </s>; BART wraps in <s> ... </s>; BioGPT starts with </s>; GPT-2 adds nothing.
     templates = {"t5": "$A </s>", "bart": "<s> $A </s>", "biogpt": "</s> $A"}
     if family in templates:
@@ -170,19 +172,9 @@ def build_tiny_model(family: str, folder: Path | str, seed: int = 0) -> ModelSpe
 def build_trainable_model(family: str, folder: Path | str, texts: list[str], seed: int = 0) -> ModelSpec:
     """A tiny model with the library's own initialisation (so that it trains) and a tokenizer trained on `texts`."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+    from transformers import GPT2Config, GPT2LMHeadModel, T5Config, T5ForConditionalGeneration
 
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    backend.decoder = decoders.Metaspace()
-    trainer = trainers.BpeTrainer(vocab_size=800, special_tokens=["<pad>", "</s>", "<s>", "<unk>"], show_progress=False)
-    backend.train_from_iterator(texts, trainer)
-    if family == "t5":
-        backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", EOS)])
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", bos_token="<s>", unk_token="<unk>"
-    )
+    tokenizer = tokenizer_for(family, texts, vocab_size=800)
     torch.manual_seed(seed)
     if family == "t5":
         config = T5Config(
