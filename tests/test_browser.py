@@ -34,10 +34,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(ui_context):
     from bre_core.ui import build_app
-    from bre_core.ui.app import CSS
+    from bre_core.ui.app import CSS, configure_queue
 
-    app = build_app(ui_context)
-    app.queue(max_size=8)
+    app = configure_queue(build_app(ui_context), max_size=8)
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, css=CSS)
     yield app.local_url
     app.close()

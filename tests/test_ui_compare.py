@@ -112,9 +112,9 @@ def test_compare_text_through_gradio_client(ctx):
     from gradio_client import Client
 
     from bre_core.ui import build_app
+    from bre_core.ui.app import configure_queue
 
-    app = build_app(ctx)
-    app.queue(max_size=8)
+    app = configure_queue(build_app(ctx), max_size=8)
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         client = Client(app.local_url, verbose=False)

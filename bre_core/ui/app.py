@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from bre_core.ui import about_tab, compare_tab, corpus_tab, dashboard_tab, errors_tab
-from bre_core.ui.context import AppContext, context_from_env
+from bre_core.ui.context import GENERATION_GROUP, AppContext, context_from_env
 
+PUBLIC_API = "compare_text"  # the one documented endpoint
+QUEUE_SIZE = 64  # waiting requests; at about a second per comparison on a GPU, a minute's wait at most
 TITLE = "bre — general vs biomedical language models for relation extraction"
 CSS = """
 .bre-passage { line-height: 1.6; padding: 8px; border: 1px solid var(--border-color-primary); border-radius: 6px; }
@@ -42,13 +44,25 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
             except BreError as exc:
                 raise gr.Error(str(exc)) from None
 
-        gr.api(compare_text, api_name="compare_text")
+        gr.api(compare_text, api_name=PUBLIC_API, concurrency_id=GENERATION_GROUP, concurrency_limit=1)
+    _keep_internal_events_private(app)
     return app
+
+
+def _keep_internal_events_private(app) -> None:
+    """Only /compare_text is an API: the tabs' own events stay out of the API page and the client libraries."""
+    for fn in app.fns.values():
+        if fn.api_name != PUBLIC_API:
+            fn.api_visibility = "private"
+
+
+def configure_queue(app, max_size: int = QUEUE_SIZE):
+    """The bounded queue: a request beyond `max_size` waiting is refused at once with "queue is full"."""
+    # One event of a kind at a time; the generating events share one slot (GENERATION_GROUP), since they share the GPU.
+    return app.queue(max_size=max_size, default_concurrency_limit=1)
 
 
 def serve(ctx: AppContext | None = None, **launch_options):
     """Build the app and serve it (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose where; 127.0.0.1:7860 by default)."""
-    app = build_app(ctx)
-    # One generation at a time per event: two models already share the GPU; a bounded queue answers "busy" early.
-    app.queue(max_size=64, default_concurrency_limit=1)
+    app = configure_queue(build_app(ctx))
     return app.launch(css=CSS, **launch_options)

@@ -16,7 +16,7 @@ from bre_core.runner import Side, answer
 from bre_core.schema import Document
 from bre_core.tasks import get_task
 from bre_core.ui import compare_view as view
-from bre_core.ui.context import AppContext, demo_passages
+from bre_core.ui.context import GENERATION_GROUP, AppContext, demo_passages
 
 BENCHMARK, FREE_TEXT = "Benchmark example", "Free text"
 MAX_TEXT_CHARS = 20_000
@@ -250,8 +250,9 @@ def build(gr, app, ctx: AppContext) -> None:
         return show(run_comparison(ctx, task_name, a, b, how, passage_text, part, example_id, live))
 
     inputs = [task, model_a, model_b, kind, text, split, example]
-    run_button.click(on_compare, inputs, outputs, api_visibility="private")
-    live_button.click(lambda *args: on_compare(*args, live=True), inputs, outputs, api_visibility="private")
+    generating = {"concurrency_id": GENERATION_GROUP, "concurrency_limit": 1, "api_visibility": "private"}
+    run_button.click(on_compare, inputs, outputs, **generating)
+    live_button.click(lambda *args: on_compare(*args, live=True), inputs, outputs, **generating)
 
     def examples_for(task_name, part, words):
         try:

@@ -14,6 +14,7 @@ from bre_core.run_sets import find_runs
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RESULTS = ASSETS / "results"
+GENERATION_GROUP = "generation"  # the concurrency group of every event that runs models: one at a time
 MAX_NEW_TOKENS = 256  # per model and passage in the app: bounded, so one request cannot hold the GPU for long
 
 
