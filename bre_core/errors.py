@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import traceback
 from pathlib import Path
 
 
@@ -48,3 +49,27 @@ class PredictionFileError(BreError):
 
 class RunError(BreError):
     """A run folder that is missing, incomplete, damaged or not comparable with another."""
+
+
+class InputError(BreError):
+    """Text or a choice a user submitted that the app refuses (empty, too long, control characters, unknown)."""
+
+
+class SourceTooLongError(InputError):
+    """A passage that, with its task's instruction, is longer than a model reads; the app refuses to cut it."""
+
+    def __init__(self, model: str, tokens: int, limit: int):
+        self.model, self.tokens, self.limit = model, tokens, limit
+        super().__init__(
+            f"The passage with its instruction is {tokens:,} tokens for {model}, which reads at most {limit:,}: "
+            f"shorten it by about {1 - limit / tokens:.0%}."
+        )
+
+
+def log_fault(log, what: str, exc: BaseException) -> str:
+    """Log an unexpected exception's type and frames, never its message (it can quote a user's text).
+
+    Returns the line to show the user instead of a stack trace."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s failed (%s):\n%s", what, type(exc).__name__, frames)
+    return f"{what} failed ({type(exc).__name__}); the server log has the details."

@@ -16,7 +16,7 @@ from pathlib import Path
 from bre_core import __version__
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import load_documents, split_seed_used
-from bre_core.errors import BreError, RunError
+from bre_core.errors import BreError, RunError, log_fault
 from bre_core.results import (
     PredictionRecord,
     Run,
@@ -273,6 +273,7 @@ class Side:
     model: str
     record: PredictionRecord | None = None
     error: str | None = None  # why this model gave no answer (the other side is unaffected)
+    note: str | None = None  # what limits the answer, e.g. generation cut short by the time limit
 
 
 @dataclass
@@ -294,23 +295,38 @@ def answer(
     cache,
     batch_size: int = 16,
     max_new_tokens: int | None = None,
+    max_seconds: float | None = None,
+    refuse_long: bool = False,
 ) -> list[Side]:
     """One model's answers on `inputs` (documents are judged against their gold; free text is not).
 
-    A model that cannot be loaded or fails gives sides that carry the error instead of raising.
+    A model that cannot be loaded, runs out of memory or fails in any other way gives sides that carry the
+    error instead of raising. `max_seconds` and `refuse_long` are generate()'s: the app's time bound and its
+    refusal to cut a passage that is too long for the model.
     """
     from bre_core.models import default_max_new_tokens, generate
 
     documents = [item if isinstance(item, Document) else None for item in inputs]
     sources = [task.source(d) if d is not None else task.source_for_text(str(t)) for d, t in zip(documents, inputs)]
+    budget = max_new_tokens or default_max_new_tokens(spec)
     try:
-        generations = generate(cache.get(spec), sources, max_new_tokens or default_max_new_tokens(spec), batch_size)
+        generations = generate(
+            cache.get(spec), sources, budget, batch_size, max_seconds=max_seconds, refuse_long=refuse_long
+        )
     except BreError as exc:
         return [Side(model=spec.name, error=str(exc)) for _ in inputs]
-    return [
-        Side(spec.name, prediction_record(task, d, g, f"text-{i + 1}"))
-        for i, (d, g) in enumerate(zip(documents, generations))
-    ]
+    except Exception as exc:  # a fault in one model must not take the other side, or the server, down
+        error = log_fault(log, spec.name, exc)
+        return [Side(model=spec.name, error=error) for _ in inputs]
+    sides = []
+    for i, (document, generation) in enumerate(zip(documents, generations)):
+        note = (
+            f"stopped at the {max_seconds:g} s time limit: the output is cut short"
+            if generation.stopped == "time"
+            else None
+        )
+        sides.append(Side(spec.name, prediction_record(task, document, generation, f"text-{i + 1}"), note=note))
+    return sides
 
 
 def compare(

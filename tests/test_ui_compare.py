@@ -25,7 +25,7 @@ def test_benchmark_example_shows_precomputed_predictions(ctx):
     # fixture rules: t5-base (full) answers 1001 with the gold target, scifive-base with its first relation only
     assert outcomes(result.a.relations) == [view.CORRECT] * 4
     assert outcomes(result.b.relations) == [view.CORRECT] + [view.MISSED] * 3
-    assert "precomputed · run t5-base__chemprot__train__full__seed42" in result.a.caption
+    assert view.markdown_text("precomputed · run t5-base__chemprot__train__full__seed42") in result.a.caption
     assert "Relations found by both: 1** · only t5-base: 3 · only scifive-base: 0" in result.message
     assert result.gold["head"].tolist() == ["aspirin", "salicylate", "aspirin", "ibuprofen"]
     assert result.scores.set_index("model").loc["scifive-base", "recall"] == 0.25
@@ -62,8 +62,10 @@ def test_a_model_that_cannot_load_only_affects_its_column(ctx):
     "arguments,message",
     [
         (("cdrx", "t5-base", "t5-base", FREE_TEXT, "x"), "Unknown task 'cdrx'"),
-        (("cdr", "t5-base", "t5-base", FREE_TEXT, "   "), "Enter a passage"),
-        (("cdr", "t5-base", "t5-base", FREE_TEXT, "x" * 20_001), "the limit is 20,000"),
+        (("cdr", "t5-base", "t5-base", FREE_TEXT, "   "), "The text is empty"),
+        (("cdr", "t5-base", "t5-base", FREE_TEXT, "x" * 5_001), "the limit for cdr is 5,000"),
+        (("cdr", "t5-base", "t5-base", "Upload", "x"), "Unknown input kind 'Upload'"),
+        (("chemprot", "t5-base", "t5-base", BENCHMARK, "", "dev", "1001"), "Unknown split 'dev'"),
         (("chemprot", "t5-base", "t5-base", BENCHMARK, "", "train", "nope"), "No chemprot train example has the id"),
     ],
 )

@@ -45,22 +45,34 @@ def load_split(data_dir: Path, split: str, split_seed: int | None = None) -> lis
 
     entities: dict[str, list[Entity]] = {pmid: [] for pmid in texts}
     for line, (pmid, tid, etype, start, end, mention) in iter_tsv(paths["entities"], 6):
-        _known(pmid, entities, paths["entities"], line)
+        _known(pmid, entities, paths, "entities", line)
         span = (
             to_int(start, "start offset", paths["entities"], line),
             to_int(end, "end offset", paths["entities"], line),
         )
+        # A file cut inside an abstract or a mention still has its columns; only the offsets show it.
+        found = texts[pmid][span[0] : span[1]]
+        if found != mention:
+            raise DataError(
+                f"entity {tid} {mention!r} is not the text at offsets {start}-{end} of PMID {pmid} ({found!r}).",
+                path=paths["entities"],
+                line=line,
+                hint=f"This file or {paths['abstracts']} is truncated or not the official release; download it again.",
+            )
         entities[pmid].append(Entity(id=tid, type=etype, names=(mention,), spans=(span,)))
 
     relations: dict[str, list[Relation]] = {pmid: [] for pmid in texts}
     for line, (pmid, group, arg1, arg2) in iter_tsv(paths["gold"], 4):
-        _known(pmid, relations, paths["gold"], line)
+        _known(pmid, relations, paths, "gold", line)
         args = (_arg(arg1, "Arg1", paths["gold"], line), _arg(arg2, "Arg2", paths["gold"], line))
         known = {e.id for e in entities[pmid]}
         for arg in args:
             if arg not in known:
                 raise DataError(
-                    f"relation argument {arg} is not an entity of PMID {pmid}.", path=paths["gold"], line=line
+                    f"relation argument {arg} is not an entity of PMID {pmid} in {paths['entities']}.",
+                    path=paths["gold"],
+                    line=line,
+                    hint="One of the two files is truncated or not the official release; download it again.",
                 )
         relations[pmid].append(Relation(label=group.strip(), args=args))
 
@@ -77,9 +89,14 @@ def load_split(data_dir: Path, split: str, split_seed: int | None = None) -> lis
     ]
 
 
-def _known(pmid: str, table: dict, path: Path, line: int) -> None:
+def _known(pmid: str, table: dict, paths: dict[str, Path], key: str, line: int) -> None:
     if pmid not in table:
-        raise DataError(f"PMID {pmid} is not in the abstracts file of this split.", path=path, line=line)
+        raise DataError(
+            f"PMID {pmid} is not in the abstracts file of this split, {paths['abstracts']}.",
+            path=paths[key],
+            line=line,
+            hint="That file is truncated or from another split; download the corpus again.",
+        )
 
 
 def _arg(cell: str, role: str, path: Path, line: int) -> str:

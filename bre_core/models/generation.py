@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from bre_core.config import ModelSpec
-from bre_core.errors import BreError
+from bre_core.errors import BreError, SourceTooLongError
 from bre_core.models.loading import LoadedModel, neutralize_generation_config
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ class Generation:
     input_tokens: int  # source tokens after truncation
     output_tokens: int  # generated tokens, up to and including the first end-of-sequence token
     seconds: float  # the batch's wall time divided among its members
+    stopped: str = "end"  # why generation stopped: "end" (end-of-sequence), "tokens" (the budget) or "time"
 
 
 def default_max_new_tokens(spec: ModelSpec) -> int:
@@ -57,8 +58,10 @@ def source_token_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
     return context - min(max_new_tokens, context // 2)
 
 
-def greedy_config(loaded: LoadedModel, max_new_tokens: int):
-    """Greedy decoding, every setting that could change it stated (none is inherited from the checkpoint)."""
+def greedy_config(loaded: LoadedModel, max_new_tokens: int, max_seconds: float | None = None):
+    """Greedy decoding, every setting that could change it stated (none is inherited from the checkpoint).
+
+    `max_seconds` stops a batch's generation after that wall time (transformers' MaxTimeCriteria)."""
     from transformers import GenerationConfig
 
     return GenerationConfig(
@@ -81,14 +84,26 @@ def greedy_config(loaded: LoadedModel, max_new_tokens: int):
         renormalize_logits=False,
         remove_invalid_values=False,
         use_cache=True,
+        max_time=max_seconds,
         **loaded.token_ids(),
     )
 
 
 def generate(
-    loaded: LoadedModel, sources: Sequence[str], max_new_tokens: int, batch_size: int = 16, progress: bool = False
+    loaded: LoadedModel,
+    sources: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int = 16,
+    progress: bool = False,
+    *,
+    max_seconds: float | None = None,
+    refuse_long: bool = False,
 ) -> list[Generation]:
     """Greedy outputs for `sources`, in their order, the same batched as one at a time.
+
+    A source longer than the model reads is cut to fit (the study's truncation), or refused with a
+    SourceTooLongError when `refuse_long` (the app: a user sees what the model would not). `max_seconds`
+    bounds each batch's wall time; an output it cuts short has `stopped == "time"`.
 
     Sources are sorted longest first (an out-of-memory shows up on the first batch) and padded per batch; on a CUDA
     out-of-memory error the batch size halves and the batch is tried again. One exception to batch independence: a
@@ -102,7 +117,7 @@ def generate(
         return []
     neutralize_generation_config(loaded)  # in case the model's config was changed after loading
     limit = source_token_limit(loaded, max_new_tokens)
-    encoded = _encode(loaded, list(sources), limit)
+    encoded = _encode(loaded, list(sources), limit, refuse_long)
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     results: list[Generation | None] = [None] * len(encoded)
     start = 0
@@ -110,7 +125,7 @@ def generate(
         while start < len(order):
             batch = order[start : start + batch_size]
             try:
-                outputs = _generate_batch(loaded, [encoded[i] for i in batch], max_new_tokens)
+                outputs = _generate_batch(loaded, [encoded[i] for i in batch], max_new_tokens, max_seconds)
             except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
                 if not _out_of_memory(exc):
                     raise
@@ -139,10 +154,12 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def _encode(loaded: LoadedModel, sources: list[str], limit: int) -> list[list[int]]:
+def _encode(loaded: LoadedModel, sources: list[str], limit: int, refuse_long: bool = False) -> list[list[int]]:
     tokenizer = loaded.tokenizer
     full = tokenizer(sources, add_special_tokens=True, verbose=False)["input_ids"]
     long = [i for i, ids in enumerate(full) if len(ids) > limit]
+    if long and refuse_long:
+        raise SourceTooLongError(loaded.spec.name, len(full[long[0]]), limit)
     if long:
         # Truncated by the tokenizer, so that the special tokens it adds (T5's closing </s>) are kept.
         cut = tokenizer([sources[i] for i in long], add_special_tokens=True, truncation=True, max_length=limit)
@@ -152,7 +169,9 @@ def _encode(loaded: LoadedModel, sources: list[str], limit: int) -> list[list[in
     return full
 
 
-def _generate_batch(loaded: LoadedModel, batch: list[list[int]], max_new_tokens: int) -> list[Generation]:
+def _generate_batch(
+    loaded: LoadedModel, batch: list[list[int]], max_new_tokens: int, max_seconds: float | None = None
+) -> list[Generation]:
     started = time.perf_counter()
     pad = loaded.tokenizer.pad_token_id
     width = max(len(ids) for ids in batch)
@@ -171,16 +190,20 @@ def _generate_batch(loaded: LoadedModel, batch: list[list[int]], max_new_tokens:
         output = loaded.model.generate(
             input_ids=input_ids.to(device),
             attention_mask=attention_mask.to(device),
-            generation_config=greedy_config(loaded, budget),
+            generation_config=greedy_config(loaded, budget, max_seconds),
         )
+    elapsed = time.perf_counter() - started
     # Encoder-decoders start with the decoder start token; decoder-only outputs start with the prompt.
     new_tokens = output[:, 1:] if loaded.is_seq2seq else output[:, width:]
     eos = loaded.token_ids().get("eos_token_id")
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
-    seconds = (time.perf_counter() - started) / len(batch)
+    seconds = elapsed / len(batch)
+    out_of_time = max_seconds is not None and elapsed >= max_seconds
     generations = []
     for ids, row in zip(batch, new_tokens.tolist()):
-        length = next((n + 1 for n, token in enumerate(row) if token in eos_ids), len(row))
+        end = next((n + 1 for n, token in enumerate(row) if token in eos_ids), None)
+        length = end or len(row)
+        stopped = "end" if end else "time" if out_of_time and length < budget else "tokens"
         text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)
-        generations.append(Generation(text, len(ids), length, seconds))
+        generations.append(Generation(text, len(ids), length, seconds, stopped))
     return generations

@@ -34,6 +34,7 @@ class Task:
     classes: tuple[str, ...]
     template: str  # with one {text} field
     null_target: str
+    max_text_chars: int  # the longest passage the app accepts for this task: a margin above its corpus's longest
     # Bumped whenever source, target or parser change, so runs record which format produced them.
     version: str = "1"
 

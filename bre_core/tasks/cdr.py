@@ -15,6 +15,7 @@ class CDRTask(Task):
     classes = (LABEL,)
     template = "Find all instances of relations between chemicals and diseases in the following passage:\n\n{text}\n\n"
     null_target = "No chemical-induced diseases are established."
+    max_text_chars = 5_000  # its corpus's longest passage has 3,907 characters
     _pattern = re.compile(r"relation between (.*) and (.*?) exists")
 
     def sentence(self, relation, entities):

@@ -8,6 +8,7 @@ class ChemProtTask(PairTask):
     classes = ("CPR:3", "CPR:4", "CPR:5", "CPR:6", "CPR:9")
     template = "Find all instances of relations between chemicals and proteins in the following passage:\n\n{text}\n\n"
     null_target = "No drug-gene relationships are established."
+    max_text_chars = 8_000  # its corpus's longest passage has 6,235 characters
     label_words = {
         "CPR:3": "upregulation",
         "CPR:4": "downregulation",

@@ -18,6 +18,7 @@ class DCETask(Task):
         "impact on health in the following sentence:\n\n\n\n{text}\n\n"
     )
     null_target = "No drug combinations are established."
+    max_text_chars = 1_000  # its corpus's longest passage has 584 characters
 
     def sentence(self, relation, entities):
         drugs = join_drugs(self.argument(entities[a]) for a in relation.args)

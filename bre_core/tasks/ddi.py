@@ -8,4 +8,5 @@ class DDITask(PairTask):
     classes = ("MECHANISM", "EFFECT", "ADVISE", "INT")
     template = "Find all instances of drug-drug relations in the following passage: \n {text} \n "
     null_target = "No drug-drug interactions are established."
+    max_text_chars = 12_000  # its corpus's longest passage has 9,036 characters
     label_words = {"INT": "interaction", "MECHANISM": "mechanism", "EFFECT": "effect", "ADVISE": "advice"}

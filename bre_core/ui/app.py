@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from bre_core.ui import about_tab, compare_tab, corpus_tab, dashboard_tab, errors_tab
 from bre_core.ui.context import GENERATION_GROUP, AppContext, context_from_env
 
+log = logging.getLogger(__name__)
 PUBLIC_API = "compare_text"  # the one documented endpoint
 QUEUE_SIZE = 64  # waiting requests; at about a second per comparison on a GPU, a minute's wait at most
 TITLE = "bre — general vs biomedical language models for relation extraction"
@@ -21,7 +24,7 @@ mark.bre-found { background: #fde9b0; }
 def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
     import gradio as gr
 
-    from bre_core.errors import BreError
+    from bre_core.errors import BreError, log_fault
 
     ctx = ctx or context_from_env(data_dir=data_dir)
     with gr.Blocks(title=TITLE) as app:
@@ -43,6 +46,8 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
                 return compare_tab.compare_text(ctx, task, model_a, model_b, text)
             except BreError as exc:
                 raise gr.Error(str(exc)) from None
+            except Exception as exc:  # never a stack trace in the response, never the user's text in the log
+                raise gr.Error(log_fault(log, "compare_text", exc)) from None
 
         gr.api(compare_text, api_name=PUBLIC_API, concurrency_id=GENERATION_GROUP, concurrency_limit=1)
     _keep_internal_events_private(app)

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import functools
-import html
+import logging
 import random
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bre_core.datasets import DATASETS, load_documents
-from bre_core.errors import BreError
+from bre_core.datasets import DATASETS, SPLITS, load_documents
+from bre_core.errors import BreError, InputError, log_fault
 from bre_core.results import Run
 from bre_core.runner import Side, answer
 from bre_core.schema import Document
 from bre_core.tasks import get_task
 from bre_core.ui import compare_view as view
 from bre_core.ui.context import GENERATION_GROUP, AppContext, demo_passages
+from bre_core.user_input import check_choice, check_passage
+
+log = logging.getLogger(__name__)
 
 BENCHMARK, FREE_TEXT = "Benchmark example", "Free text"
-MAX_TEXT_CHARS = 20_000
 
 
 @dataclass
@@ -79,11 +81,15 @@ def _provenance(run: Run) -> str:
 
 
 def _live(ctx: AppContext, specs: dict, task, item) -> dict[str, Side]:
-    """Run the models that have no precomputed answer; under ZeroGPU (the `spaces` package) on a borrowed GPU."""
+    """Run the models that have no precomputed answer; under ZeroGPU (the `spaces` package) on a borrowed GPU.
+
+    Bounded in tokens and wall time per model; free text too long for a model is refused in its column, not cut.
+    """
 
     def work():
+        bounds = {"max_new_tokens": ctx.max_new_tokens, "max_seconds": ctx.max_seconds}
         return {
-            slot: answer(spec, task, [item], cache=ctx.cache, max_new_tokens=ctx.max_new_tokens)[0]
+            slot: answer(spec, task, [item], cache=ctx.cache, refuse_long=isinstance(item, str), **bounds)[0]
             for slot, spec in specs.items()
         }
 
@@ -107,30 +113,32 @@ def run_comparison(
 ) -> CompareResult:
     """Both models' relations on the passage; precomputed run predictions are used for benchmark examples
     unless `live`. Bad input gives a message, never an exception; a model that fails affects its column only."""
-    if task_name not in DATASETS:
-        return CompareResult(f"⚠️ Unknown task '{task_name}'. Choose one of {', '.join(sorted(DATASETS))}.")
-    task = get_task(task_name)
+    try:
+        return _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example_id, live)
+    except BreError as exc:
+        return CompareResult(f"⚠️ {view.markdown_text(exc)}")
+    except Exception as exc:  # the last guard: a stack trace never reaches the page
+        return CompareResult(f"⚠️ {view.markdown_text(log_fault(log, 'The comparison', exc))}")
+
+
+def _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example_id, live) -> CompareResult:
+    task = get_task(check_choice(task_name, "task", sorted(DATASETS)))
     document = None
-    if kind == BENCHMARK:
-        try:
-            document = _document(ctx, task_name, split, (example_id or "").strip())
-        except BreError as exc:
-            return CompareResult(f"⚠️ {exc}")
+    if check_choice(kind, "input kind", [BENCHMARK, FREE_TEXT]) == BENCHMARK:
+        split = check_choice(split, "split", list(SPLITS))
+        if not isinstance(example_id, str) or not example_id.strip():
+            raise InputError("Pick an example first (search, or a random example).")
+        document = _document(ctx, task_name, split, example_id.strip()[:200])
         item = document
     else:
-        text = (text or "").strip()
-        if not text:
-            return CompareResult("⚠️ Enter a passage (or pick a demo passage) first.")
-        if len(text) > MAX_TEXT_CHARS:
-            return CompareResult(f"⚠️ The passage has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}.")
-        item = text
+        item = check_passage(text, task)
 
     sides, provenance, to_run = {}, {}, {}
     for slot, name in (("a", model_a), ("b", model_b)):
         try:
-            spec = ctx.spec(name)
+            spec = ctx.spec(check_choice(name, "model", ctx.model_names))
         except BreError as exc:
-            sides[slot] = Side(model=str(name), error=str(exc))
+            sides[slot] = Side(model=str(name)[:80], error=str(exc))
             continue
         found = ctx.precomputed(spec.name, task_name, split, document.id) if document and not live else None
         if found:
@@ -143,7 +151,7 @@ def run_comparison(
 
     judged = document is not None
     summary = view.summarise(task, document, sides["a"], sides["b"])
-    name_a, name_b = (html.escape(sides[slot].model, quote=False) for slot in ("a", "b"))
+    name_a, name_b = (view.markdown_text(sides[slot].model) for slot in ("a", "b"))
     message = (
         f"**Relations found by both: {summary.both}** · only {name_a}: {summary.only_a} · only {name_b}: "
         f"{summary.only_b}"
@@ -174,23 +182,24 @@ def run_comparison(
 
 
 def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: str) -> dict:
-    """The /compare_text API: each model's name, relations, raw output and timing, or its error."""
-    if task not in DATASETS:
-        raise BreError(f"Unknown task '{task}'. Use one of: {', '.join(sorted(DATASETS))}.")
-    for name in (model_a, model_b):
-        ctx.spec(name)  # refuses anything that is not a name of the models file
-    text = (text or "").strip()
-    if not text:
-        raise BreError("The text is empty.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise BreError(f"The text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}.")
-    sides = _live(ctx, {"a": ctx.spec(model_a), "b": ctx.spec(model_b)}, get_task(task), text)
+    """The /compare_text API: each model's name, relations, raw output and timing, or its error.
+
+    Input the app refuses raises an InputError saying why; a model that fails gives an "error" on its side only.
+    """
+    task = check_choice(task, "task", sorted(DATASETS))
+    # Only names of the models file: never a hub id, a path, or remote code.
+    specs = {
+        slot: ctx.spec(check_choice(name, "model", ctx.model_names)) for slot, name in (("a", model_a), ("b", model_b))
+    }
+    text = check_passage(text, get_task(task))
+    sides = _live(ctx, specs, get_task(task), text)
 
     def as_json(side: Side) -> dict:
         if side.error or side.record is None:
             return {"model": side.model, "error": side.error}
         record = side.record
         return {
+            "note": side.note,
             "model": side.model,
             "relations": [{"label": r.label, "args": list(r.args)} for r in record.relations],
             "output": record.output,

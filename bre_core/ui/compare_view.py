@@ -117,17 +117,27 @@ def summarise(task: Task, document: Document | None, a: Side, b: Side) -> Summar
     return Summary(len(keys_a & keys_b), len(keys_a - keys_b), len(keys_b - keys_a), scores)
 
 
-def _text(value: str) -> str:
-    """Text for a Markdown component: markup characters escaped, quotes left readable."""
-    return html.escape(str(value), quote=False)
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]!~|#])")  # what can start a link, an image, emphasis or code
+
+
+def markdown_text(value) -> str:
+    """Text for a Markdown component, shown as typed: HTML escaped, Markdown punctuation backslashed.
+
+    So a model name, an error quoting user input, or a run name can never become a link, an image or markup.
+    """
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(value), quote=False))
 
 
 def side_caption(side: Side, provenance: str | None) -> str:
     """One line under a model's name: timing and tokens, or where precomputed predictions come from, or the error."""
+    name = f"**{markdown_text(side.model)}**"
     if side.error:
-        return f"**{_text(side.model)}** — ⚠️ {_text(side.error)}"
+        return f"{name} — ⚠️ {markdown_text(side.error)}"
     r = side.record
-    how = f"precomputed · {provenance}" if provenance else f"live · {r.seconds:.2f} s"
-    return f"**{html.escape(side.model)}** — {how} · {r.input_tokens} tokens in, {r.output_tokens} out" + (
-        f" · {r.unreadable} unreadable piece(s)" if r.unreadable else ""
-    )
+    how = f"precomputed · {markdown_text(provenance)}" if provenance else f"live · {r.seconds:.2f} s"
+    caption = f"{name} — {how} · {r.input_tokens} tokens in, {r.output_tokens} out"
+    if r.unreadable:
+        caption += f" · {r.unreadable} unreadable piece(s)"
+    if side.note:
+        caption += f" · ⏱ {markdown_text(side.note)}"
+    return caption

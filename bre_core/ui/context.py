@@ -16,6 +16,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RESULTS = ASSETS / "results"
 GENERATION_GROUP = "generation"  # the concurrency group of every event that runs models: one at a time
 MAX_NEW_TOKENS = 256  # per model and passage in the app: bounded, so one request cannot hold the GPU for long
+MAX_SECONDS = 60.0  # wall time per model and passage; a generation cut short says so in its column
 
 
 @dataclass
@@ -24,6 +25,7 @@ class AppContext:
     data_dir: str | None = None
     runs_dirs: list[Path] = field(default_factory=list)
     max_new_tokens: int = MAX_NEW_TOKENS
+    max_seconds: float = MAX_SECONDS
     _cache: object = None
     _runs: list[Run] | None = None
     _warnings: list[str] = field(default_factory=list)
