@@ -131,13 +131,13 @@ def generate(
                     raise
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
-                if batch_size == 1:
+                if len(batch) == 1:
                     raise BreError(
                         f"{loaded.spec.name} runs out of GPU memory on a single source of "
                         f"{len(encoded[batch[0]])} tokens; use a larger GPU, or lower max_new_tokens "
                         f"({max_new_tokens})"
                     ) from exc
-                batch_size //= 2
+                batch_size = len(batch) // 2  # the batch may be smaller than batch_size: halve what failed
                 log.warning("out of GPU memory; retrying with batch size %d", batch_size)
                 continue
             for index, output in zip(batch, outputs):
