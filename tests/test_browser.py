@@ -98,3 +98,28 @@ def test_error_cases_opens_a_case(page):
     page.get_by_text("Document 1002").first.wait_for()
     page.get_by_text("A: flan-t5-base").first.wait_for()
     assert screenshot(page, "error-cases").stat().st_size > 10_000
+
+
+def test_hostile_text_stays_inert_in_the_page(page, monkeypatch):
+    from scripted_models import HOSTILE_OUTPUT, HOSTILE_PASSAGE, IMAGE, scripted_generate
+
+    monkeypatch.setattr("bre_core.models.generate", scripted_generate(lambda model, source: HOSTILE_OUTPUT))
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_label("Free text").check()
+    page.get_by_label("Passage", exact=True).fill(HOSTILE_PASSAGE)
+    page.get_by_role("button", name="Compare", exact=True).click()
+    passage = page.locator(".bre-passage").filter(has_text="window.__pwned = 1")
+    passage.nth(1).wait_for()
+    # the strings are on the page as text, highlighted as entities, and nothing of them ran or loaded
+    assert passage.first.inner_text().strip() == HOSTILE_PASSAGE
+    assert passage.first.locator("mark").count() == 4
+    # in each column: once in the relations table, once highlighted in the passage
+    assert page.get_by_text(IMAGE, exact=True).filter(visible=True).count() == 4
+    assert page.evaluate("window.__pwned") is None and not dialogs
+    assert (
+        page.locator("script:has-text('__pwned'), img[src='x'], img[src*='pixel.png'], a[href^='javascript']").count()
+        == 0
+    )
+    assert screenshot(page, "escaping").stat().st_size > 10_000

@@ -40,6 +40,7 @@ class CompareResult:
     a: SideView | None = None
     b: SideView | None = None
     precomputed: bool = False
+    judged: bool = False  # a benchmark example: there is gold to show and to score against
 
 
 @functools.lru_cache(maxsize=16)
@@ -178,6 +179,7 @@ def _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example
         a=side_view("a"),
         b=side_view("b"),
         precomputed=bool(provenance),
+        judged=judged,
     )
 
 
@@ -250,7 +252,12 @@ def build(gr, app, ctx: AppContext) -> None:
 
     def show(result: CompareResult):
         sides = [result.a, result.b]
-        values = [result.message, result.scores, result.gold]
+        # Free text has no gold: no empty gold and score tables then.
+        values = [
+            result.message,
+            gr.update(value=result.scores, visible=result.judged and not result.scores.empty),
+            gr.update(value=result.gold, visible=result.judged),
+        ]
         for side in sides:
             values += [side.caption, side.relations, side.passage, side.raw] if side else ["", None, "", ""]
         return values
