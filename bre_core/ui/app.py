@@ -44,10 +44,11 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
             """Run two models of the models file on a passage: their relations, raw outputs and timings."""
             try:
                 return compare_tab.compare_text(ctx, task, model_a, model_b, text)
+            # Not printed by Gradio: a refusal can quote what the user sent, and user text is never logged.
             except BreError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             except Exception as exc:  # never a stack trace in the response, never the user's text in the log
-                raise gr.Error(log_fault(log, "compare_text", exc)) from None
+                raise gr.Error(log_fault(log, "compare_text", exc), print_exception=False) from None
 
         gr.api(compare_text, api_name=PUBLIC_API, concurrency_id=GENERATION_GROUP, concurrency_limit=1)
     _keep_internal_events_private(app)
