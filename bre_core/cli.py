@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # what long commands did, with counts
     try:
+        _check_names(args)
         return args.handler(args) or 0
     except BreError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -133,8 +134,18 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `... | head`: the reader left; stop quietly
-        sys.stdout = open(os.devnull, "w")
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stays open until the process exits)
         return 0
+
+
+def _check_names(args) -> None:
+    """Dataset and split names are checked before a handler imports torch: a typo is reported at once, as such."""
+    from bre_core.datasets import check_dataset, check_split
+
+    if isinstance(getattr(args, "dataset", None), str):  # `data download` takes a list and checks it itself
+        check_dataset(args.dataset)
+    if getattr(args, "split", None) is not None:
+        check_split(args.split)
 
 
 # --- handlers -------------------------------------------------------------------------------------
@@ -213,12 +224,16 @@ def _score(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from bre_core.config import load_models_file
-    from bre_core.runner import evaluate
+    from bre_core.config import load_models_file, resolve_model
 
     if args.source != "files":
         print("error: evaluate reads the corpus files (--source files)", file=sys.stderr)
         return 2
+    models_file = load_models_file(args.models)
+    resolve_model(args.model, models_file)  # an unknown model is reported before torch is imported
+
+    from bre_core.runner import evaluate
+
     run = evaluate(
         args.model,
         args.dataset,
@@ -229,7 +244,7 @@ def _evaluate(args) -> int:
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
         split_seed=args.split_seed,
-        models_file=load_models_file(args.models),
+        models_file=models_file,
         device=args.device,
     )
     micro = run.metrics["micro"]
@@ -270,7 +285,11 @@ def _compare(args) -> int:
 
 
 def _finetune(args) -> int:
-    from bre_core.config import load_models_file
+    from bre_core.config import load_models_file, resolve_model
+
+    models_file = load_models_file(args.models)
+    resolve_model(args.model, models_file)  # an unknown model is reported before torch is imported
+
     from bre_core.finetune import finetune
 
     run = finetune(
@@ -283,7 +302,7 @@ def _finetune(args) -> int:
         max_steps=args.max_steps,
         data_dir=args.data_dir,
         split_seed=args.split_seed,
-        models_file=load_models_file(args.models),
+        models_file=models_file,
         learning_rate=args.learning_rate,
         effective_batch=args.effective_batch,
         micro_batch=args.micro_batch,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from bre_core.errors import BreError, UnknownNameError
+from bre_core.errors import UnknownNameError
+from bre_core.yaml_errors import ConfigError, check_duplicate_keys, describe, read_yaml, validate
 
 MODELS_FILE = Path(__file__).resolve().parents[1] / "models.yaml"
 ENV_MODELS_FILE = "BRE_MODELS"
@@ -19,16 +18,6 @@ ENV_MODELS_FILE = "BRE_MODELS"
 Architecture = Literal["seq2seq", "causal"]
 Domain = Literal["general", "biomedical"]
 Ift = Literal["none", "general", "biomedical"]
-
-
-class ConfigError(BreError):
-    """A configuration file (or a model reference) that is invalid; the message names the file, line and key."""
-
-    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None, loc: tuple = ()):
-        self.path, self.line, self.loc, self.detail = path, line, tuple(loc), message
-        where = "" if path is None else f"{path}" + (f", line {line}" if line else "") + ": "
-        key = f"{key_path(loc)}: " if loc else ""
-        super().__init__(where + key + message)
 
 
 class ModelSpec(BaseModel):
@@ -110,49 +99,16 @@ class ModelsFile(BaseModel):
         raise UnknownNameError("model", name, self.names)
 
 
-def key_path(loc: tuple) -> str:
-    """('models', 3, 'domian') -> 'models[3].domian'."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
-    """(data, node tree for line numbers) of a YAML file; an unreadable file or bad YAML is a ConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", path) from exc
-    try:
-        return yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path, mark.line + 1 if mark else None
-        ) from exc
-
-
 def load_models_file(path: Path | str | None = None) -> ModelsFile:
     """Read and validate models.yaml (default: $BRE_MODELS, else the one next to the package)."""
+    from_env = path is None and bool(os.environ.get(ENV_MODELS_FILE))
     path = Path(path if path is not None else os.environ.get(ENV_MODELS_FILE) or MODELS_FILE)
-    hint = f" (set by ${ENV_MODELS_FILE})" if os.environ.get(ENV_MODELS_FILE) else ""
+    hint = f" (set by ${ENV_MODELS_FILE})" if from_env else ""
     data, root = read_yaml(path, f"the models file{hint}")
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with the keys models, pairs, default_pair", path)
-    try:
-        models_file = ModelsFile.model_validate(data)
-    except ConfigError as exc:
-        raise ConfigError(exc.detail, path, _line(root, exc.loc), exc.loc) from None
-    except ValidationError as exc:
-        lines = [
-            str(ConfigError(_describe(error), path, _line(root, error["loc"]), error["loc"])) for error in exc.errors()
-        ]
-        first = exc.errors()[0]["loc"]
-        error = ConfigError("\n".join(lines))
-        error.path, error.line, error.loc = path, _line(root, first), tuple(first)
-        raise error from None
-    return _with_absolute_paths(models_file, path.parent)
+    check_duplicate_keys(root, path)
+    return _with_absolute_paths(validate(ModelsFile, data, path, root, _describe), path.parent)
 
 
 def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *, allow_path: bool = True) -> ModelSpec:
@@ -196,43 +152,14 @@ def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *, a
 
 def _describe(error: dict) -> str:
     kind, loc = error["type"], error["loc"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc)
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-        return f"unknown key{hint}; allowed: {', '.join(allowed)}"
-    if kind == "missing" and loc and loc[0] in ("pairs", "default_pair") and isinstance(loc[-1], int):
+    in_pair = bool(loc) and loc[0] in ("pairs", "default_pair")
+    if in_pair and (kind in ("too_long", "tuple_type") or (kind == "missing" and isinstance(loc[-1], int))):
         return "a pair is two model names: [general or plain, biomedical or instruction-tuned]"
-    if kind == "missing":
-        return "required key missing"
-    if kind in ("too_long", "tuple_type") and loc and loc[0] in ("pairs", "default_pair"):
-        return "a pair is two model names: [general or plain, biomedical or instruction-tuned]"
-    got = error.get("input")
-    shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-    return error["msg"].removeprefix("Value error, ") + shown
+    return describe(error, _schema_at)
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    if len(loc) >= 3 and loc[0] == "models":
-        return list(ListedModelSpec.model_fields)
-    return list(ModelsFile.model_fields)
-
-
-def _line(node: yaml.Node | None, loc: tuple) -> int | None:
-    """The 1-based line of the YAML node at `loc` (the key itself for a mapping entry), or of its nearest parent."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                break
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
+def _schema_at(loc: tuple) -> type[BaseModel]:
+    return ListedModelSpec if len(loc) >= 3 and loc[0] == "models" else ModelsFile
 
 
 def _with_absolute_paths(models_file: ModelsFile, base: Path) -> ModelsFile:

@@ -126,7 +126,10 @@ def test_the_served_app_answers_after_a_fault(ui_context, monkeypatch):
         with monkeypatch.context() as patch:
             patch.setattr(loaded(ctx, "t5-base").model, "generate", crash)
             hurt = client.predict("ddi", "t5-base", "scifive-base", PASSAGE, api_name="/compare_text")
-        assert hurt["a"] == {"model": "t5-base", "error": "t5-base failed (RuntimeError); the server log has the details."}
+        assert hurt["a"] == {
+            "model": "t5-base",
+            "error": "t5-base failed (RuntimeError); the server log has the details.",
+        }
         assert "relations" in hurt["b"]
         with pytest.raises(Exception, match="control character") as refused:
             client.predict("ddi", "t5-base", "scifive-base", "a\x00b", api_name="/compare_text")

@@ -29,7 +29,9 @@ def how_to_get(dataset: str, data_dir: Path) -> str:
 
 def require_file(path: Path, dataset: str, data_dir: Path) -> Path:
     if not path.is_file():
-        raise DataError(f"missing {dataset} file.", path=path, hint=how_to_get(dataset, data_dir))
+        # A mistyped --data-dir or BRE_DATA_DIR is the likelier cause than a missing file: say so.
+        gone = "" if data_dir.is_dir() else f" (the data folder {data_dir} does not exist)"
+        raise DataError(f"missing {dataset} file{gone}.", path=path, hint=how_to_get(dataset, data_dir))
     return path
 
 

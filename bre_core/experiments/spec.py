@@ -7,142 +7,26 @@ grid and its epochs (read by `finetune` through `study_epochs`).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
-import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    StrictStr,
-    Tag,
-    ValidationError,
-    model_validator,
-)
-
-from bre_core.config import ENV_MODELS_FILE, MODELS_FILE, ConfigError, ModelsFile, load_models_file, read_yaml
+from bre_core.config import ENV_MODELS_FILE, MODELS_FILE, ModelsFile, load_models_file
 from bre_core.datasets import DATASETS
 from bre_core.errors import UnknownNameError
+from bre_core.experiments.file_schema import TAGS, ExperimentFile, ModelFilter, describe
 from bre_core.results import is_complete, run_name
+from bre_core.yaml_errors import ConfigError, check_duplicate_keys, config_error, read_yaml, validate
 
 PAPER_FILE = Path(__file__).resolve().parents[2] / "experiments" / "paper.yaml"
 DATASET_NAMES = tuple(DATASETS)  # cdr, chemprot, ddi, dce
-DEFAULT_OUT = "runs"
 ALL = "all"
-_SETTING = re.compile(r"k([1-9][0-9]*)|full")
-# Parts of a pydantic error location that are not keys of the file (the branches of a tagged union, dict keys).
-_TAGS = frozenset({"names", "filter", "number", "per_model", "[key]"})
 
 Kind = Literal["finetune", "evaluate"]
 Status = Literal["done", "partial", "pending"]
-
-
-# --- the file's schema -----------------------------------------------------------------------------
-
-
-def _as_list(value: Any) -> Any:
-    """A single value stands for a list of one: `datasets: cdr`, `seeds: 7`."""
-    return value if isinstance(value, (list, dict)) or value is None else [value]
-
-
-def _check_setting(value: str) -> str:
-    if not _SETTING.fullmatch(value):
-        raise ValueError(f"unknown setting '{value}': full (all training data) or k<N> with N >= 1 (k16, k64)")
-    return value
-
-
-SettingName = Annotated[StrictStr, AfterValidator(_check_setting)]
-Epochs = Annotated[float, Field(strict=True, gt=0)]
-Seed = Annotated[int, Field(strict=True, ge=0)]
-
-
-def _list_of(item: Any) -> Any:
-    return Annotated[list[item], Field(min_length=1), BeforeValidator(_as_list)]
-
-
-class ModelFilter(BaseModel):
-    """The models of the models file whose fields have these values (each a value or a list of values)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    architecture: _list_of(Literal["seq2seq", "causal"]) | None = None
-    domain: _list_of(Literal["general", "biomedical"]) | None = None
-    ift: _list_of(Literal["none", "general", "biomedical"]) | None = None
-    family: _list_of(StrictStr) | None = None
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> ModelFilter:
-        if all(getattr(self, name) is None for name in type(self).model_fields):
-            raise ValueError(f"a model filter needs at least one of: {', '.join(type(self).model_fields)}")
-        return self
-
-    def matches(self, spec: Any) -> bool:
-        return all(
-            getattr(self, name) is None or getattr(spec, name) in getattr(self, name)
-            for name in type(self).model_fields
-        )
-
-
-ModelSelection = Annotated[
-    Annotated[_list_of(StrictStr), Tag("names")] | Annotated[ModelFilter, Tag("filter")],
-    Discriminator(lambda value: "filter" if isinstance(value, dict) else "names"),
-    BeforeValidator(_as_list),
-]
-EpochsEntry = Annotated[
-    Annotated[Epochs, Tag("number")] | Annotated[dict[StrictStr, Epochs], Tag("per_model")],
-    Discriminator(lambda value: "per_model" if isinstance(value, dict) else "number"),
-]
-
-
-class FinetuneBlock(BaseModel):
-    """Finetuning runs: every model × dataset × setting × seed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    models: ModelSelection
-    datasets: _list_of(StrictStr)
-    settings: _list_of(SettingName)
-    seeds: _list_of(Seed) | None = None
-    epochs: Epochs | None = None
-
-
-class EvaluateBlock(BaseModel):
-    """Zero-shot evaluations: every model × dataset on one split."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    models: ModelSelection
-    datasets: _list_of(StrictStr)
-    split: Literal["train", "validation", "test"] = "test"
-
-
-class ExperimentFile(BaseModel):
-    """The whole of an experiment file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    description: StrictStr | None = None
-    models: StrictStr | None = None
-    out: StrictStr = DEFAULT_OUT
-    epochs: dict[SettingName, EpochsEntry] = {}
-    finetune: list[FinetuneBlock] = []
-    evaluate: list[EvaluateBlock] = []
-
-    @model_validator(mode="after")
-    def _some_runs(self) -> ExperimentFile:
-        if not self.finetune and not self.evaluate:
-            raise ValueError("no runs: give at least one `finetune` or `evaluate` block")
-        return self
 
 
 # --- planned runs ----------------------------------------------------------------------------------
@@ -253,16 +137,13 @@ def load_experiment(path: str | Path) -> Experiment:
     data, root = read_yaml(path, "the experiment file")
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping with the keys " + ", ".join(ExperimentFile.model_fields), path, 1)
-    _check_duplicate_keys(root, path)
-    try:
-        spec = ExperimentFile.model_validate(data)
-    except ValidationError as exc:
-        raise _config_error([(_describe(error), error["loc"]) for error in exc.errors()], path, root) from None
+    check_duplicate_keys(root, path)
+    spec = validate(ExperimentFile, data, path, root, describe, TAGS)
 
     if spec.models is not None:
         models_path = (path.parent / Path(spec.models).expanduser()).resolve()
         if not models_path.is_file():
-            raise _config_error([(f"no such models file: {models_path}", ("models",))], path, root)
+            raise config_error([(f"no such models file: {models_path}", ("models",))], path, root)
     else:
         models_path = _default_models_path()
     models_file = load_models_file(models_path)
@@ -270,7 +151,7 @@ def load_experiment(path: str | Path) -> Experiment:
     problems: list[tuple[str, tuple]] = []
     runs = _expand(spec, models_file, problems)
     if problems:
-        raise _config_error(problems, path, root)
+        raise config_error(problems, path, root, TAGS)
     return Experiment(path=path, spec=spec, models_file=models_file, models_path=models_path, runs=tuple(runs))
 
 
@@ -370,86 +251,6 @@ def _shown_path(path: Path) -> str:
 
 def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-# --- error reporting -------------------------------------------------------------------------------
-
-
-def _config_error(problems: list[tuple[str, tuple]], path: Path, root: yaml.Node) -> ConfigError:
-    """One ConfigError for all problems: a line each (file, line, key: message); its attributes are the first's."""
-    located = sorted(((message, *_locate(root, loc)) for message, loc in problems), key=lambda item: item[1] or 0)
-    if len(located) == 1:
-        message, line, loc = located[0]
-        return ConfigError(message, path, line, loc)
-    error = ConfigError("\n".join(str(ConfigError(message, path, line, loc)) for message, line, loc in located))
-    error.path, error.line, error.loc = path, located[0][1], located[0][2]
-    return error
-
-
-def _locate(root: yaml.Node | None, loc: tuple) -> tuple[int | None, tuple]:
-    """The 1-based line of the YAML node at `loc` (the key itself for a mapping entry), and the key path as written.
-
-    Parts of a pydantic location that are not in the file (union branches, dict-key markers) are left out.
-    """
-    node, line, clean = root, (root.start_mark.line + 1 if root is not None else None), []
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is not None:
-                clean.append(part)
-                line, node = match[0].start_mark.line + 1, match[1]
-                continue
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            clean.append(part)
-            node = node.value[part]
-            line = node.start_mark.line + 1
-            continue
-        if part in _TAGS or (isinstance(part, int) and isinstance(node, yaml.ScalarNode)):
-            continue  # not in the file: a union branch, or the list a single value stands for
-        clean.append(part)  # a missing key: named, but the line stays that of its parent
-        node = None
-    return line, tuple(clean)
-
-
-def _describe(error: dict) -> str:
-    kind, loc = error["type"], error["loc"]
-    if kind == "extra_forbidden":
-        allowed = list(_model_at(loc).model_fields)
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-        return f"unknown key{hint}; allowed: {', '.join(allowed)}"
-    if kind == "missing":
-        return "required key missing"
-    got = error.get("input")
-    shown = "" if isinstance(got, (dict, list)) or kind == "value_error" else f" (got {got!r})"
-    return error["msg"].removeprefix("Value error, ") + shown
-
-
-def _model_at(loc: tuple) -> type[BaseModel]:
-    if "filter" in loc[:-1]:
-        return ModelFilter
-    if len(loc) >= 3 and loc[0] == "finetune":
-        return FinetuneBlock
-    if len(loc) >= 3 and loc[0] == "evaluate":
-        return EvaluateBlock
-    return ExperimentFile
-
-
-def _check_duplicate_keys(node: yaml.Node, path: Path, loc: tuple = ()) -> None:
-    """YAML keeps the last of two equal keys silently; an experiment file must not have any."""
-    if isinstance(node, yaml.MappingNode):
-        lines: dict[str, int] = {}
-        for key, value in node.value:
-            line = key.start_mark.line + 1
-            if key.value in lines:
-                raise ConfigError(
-                    f"duplicate key '{key.value}' (also on line {lines[key.value]})", path, line, loc + (key.value,)
-                )
-            lines[key.value] = line
-            _check_duplicate_keys(value, path, loc + (key.value,))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _check_duplicate_keys(item, path, loc + (index,))
 
 
 # --- the study's epochs ----------------------------------------------------------------------------
