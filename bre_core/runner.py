@@ -193,6 +193,8 @@ def finished_run(folder: Path, identity: dict) -> Run | None:
 def claim_folder(folder: Path, identity: dict) -> None:
     """Record what this run computes; a resume with other settings would mix two runs, so it is refused."""
     pending = folder / PENDING
+    for leftover in folder.glob(".*.tmp"):  # an atomic write cut short by a kill: never renamed into place
+        leftover.unlink(missing_ok=True)
     if pending.is_file():
         try:
             previous = json.loads(pending.read_text(encoding="utf-8"))

@@ -47,6 +47,22 @@ def save_checkpoint(model, tokenizer, folder: Path, info: dict) -> Path:
     return folder
 
 
+def recover_checkpoint(folder: Path) -> None:
+    """Undo what a kill inside save_checkpoint leaves: the previous checkpoint set aside but not yet replaced is
+    put back, and a half-written staging copy is removed."""
+    folder = Path(folder)
+    old = folder.with_name(f".{folder.name}.old")
+    if old.is_dir():
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, folder)
+            log.warning("restored the previous checkpoint %s, set aside by an interrupted save", folder)
+    for staging in folder.parent.glob(f".{folder.name}.*"):
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def read_marker(folder: Path) -> dict | None:
     try:
         return json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
@@ -66,8 +82,18 @@ def last_good_trainer_checkpoint(trainer_dir: Path) -> str | None:
         reverse=True,
     )
     for candidate in candidates:
-        if (candidate / "trainer_state.json").is_file() and any(candidate.glob("*.safetensors")):
+        if _readable_state(candidate) and any(candidate.glob("*.safetensors")):
             return str(candidate)
         log.warning("removing the incomplete trainer checkpoint %s", candidate)
         shutil.rmtree(candidate, ignore_errors=True)
     return None
+
+
+def _readable_state(checkpoint: Path) -> bool:
+    # The Trainer writes trainer_state.json in place (open, then write): a kill in between leaves it empty, and a
+    # resume from it fails on every retry.
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True

@@ -12,7 +12,13 @@ from bre_core.atomic import write_text_atomic
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import load_documents, split_seed_used
 from bre_core.errors import BreError
-from bre_core.finetune.checkpoints import MARKER, last_good_trainer_checkpoint, read_marker, save_checkpoint
+from bre_core.finetune.checkpoints import (
+    MARKER,
+    last_good_trainer_checkpoint,
+    read_marker,
+    recover_checkpoint,
+    save_checkpoint,
+)
 from bre_core.finetune.data import encode, few_shot_sample, parse_setting
 from bre_core.finetune.trainer import batch_plan, build_trainer, training_arguments
 from bre_core.finetune.validation import BestCheckpoint, read_curve
@@ -266,6 +272,7 @@ def _train(
     main = trainer.is_world_process_zero()
     if main:
         claim_folder(folder, identity)
+        recover_checkpoint(checkpoint)
     resume = last_good_trainer_checkpoint(folder / "trainer")
     if resume:
         log.info("resuming training from %s", resume)
