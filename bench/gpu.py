@@ -156,7 +156,7 @@ def main() -> int:
     import torch
 
     from bre_core.models import ModelCache, generate, load_model
-    from bre_core.runner import compare
+    from bre_core.side_by_side import compare
     from bre_core.tasks import get_task
 
     rows = [json.loads(line) for line in Path(args.data).read_text().splitlines()][: args.documents]

@@ -91,7 +91,7 @@ def test_a_passage_longer_than_a_model_reads_is_refused_in_its_column(ctx):
 def test_benchmark_examples_are_truncated_as_in_the_study(ctx, monkeypatch):
     # A corpus passage is the study's input: cut to fit as the study did, never refused.
     calls = []
-    import bre_core.runner as runner
+    import bre_core.side_by_side as runner
 
     real = runner.answer
 

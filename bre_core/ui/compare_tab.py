@@ -12,8 +12,8 @@ import pandas as pd
 from bre_core.datasets import DATASETS, SPLITS, load_documents
 from bre_core.errors import BreError, InputError, log_fault
 from bre_core.results import Run
-from bre_core.runner import Side, answer
 from bre_core.schema import Document
+from bre_core.side_by_side import Side, answer
 from bre_core.tasks import get_task
 from bre_core.ui import compare_view as view
 from bre_core.ui.context import GENERATION_GROUP, AppContext, demo_passages

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bre_core.results import PredictionRecord
-from bre_core.runner import Side
 from bre_core.schema import Document, ParsedRelation
+from bre_core.side_by_side import Side
 from bre_core.tasks import Task
 from bre_core.tasks.base import normalize_space
 
