@@ -14,8 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import bpe_tokenizer, naive_generate
 
 NEW_TOKENS = 64
 
@@ -78,27 +77,6 @@ def configs():
     }
 
 
-def tokenizer(texts, family):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<pad>", "</s>", "<unk>", "<s>"] if family == "t5" else ["<s>", "<pad>", "</s>", "<unk>"]
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    backend.decoder = decoders.Metaspace()
-    backend.train_from_iterator(
-        texts, trainers.BpeTrainer(vocab_size=16000, special_tokens=specials, show_progress=False)
-    )
-    eos, bos = specials.index("</s>"), specials.index("<s>")
-    template = {"t5": "$A </s>", "bart": "<s> $A </s>", "biogpt": "</s> $A"}[family]
-    backend.post_processor = processors.TemplateProcessing(
-        single=template, special_tokens=[("</s>", eos), ("<s>", bos)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", bos_token="<s>", unk_token="<unk>"
-    )
-
-
 def build(name, texts, folder):
     """Save a random-weight checkpoint whose EOS can never win (fixed output lengths), return its spec."""
     import torch
@@ -113,7 +91,7 @@ def build(name, texts, folder):
     with torch.no_grad():
         model.get_output_embeddings().weight[config.eos_token_id].zero_()
     model.save_pretrained(folder)
-    tokenizer(texts, family).save_pretrained(folder)
+    bpe_tokenizer(texts, family, 16000).save_pretrained(folder)
     return ModelSpec(name=name, path=str(folder), architecture=architecture, family=family)
 
 
@@ -126,18 +104,6 @@ def cuda_time(function):
     result = function()
     synchronize()
     return time.perf_counter() - started, result
-
-
-def naive(loaded, sources):
-    import torch
-
-    texts = []
-    for source in sources:
-        inputs = loaded.tokenizer(source, return_tensors="pt", truncation=True, max_length=512).to(loaded.device)
-        with torch.no_grad():
-            ids = loaded.model.generate(**inputs, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS)
-        texts.append(loaded.tokenizer.decode(ids[0], skip_special_tokens=True))
-    return texts
 
 
 def main() -> int:
@@ -200,7 +166,7 @@ def main() -> int:
         batched = [g.text for g in generate(loaded, sources[:16], NEW_TOKENS, batch_size=16)]
         entry["batched_equals_one_at_a_time"] = sum(a == b for a, b in zip(one_at_a_time, batched)) / len(batched)
         if name == "t5-base":
-            seconds, _ = cuda_time(lambda: naive(loaded, sources[:16]))
+            seconds, _ = cuda_time(lambda: naive_generate(loaded, sources[:16], NEW_TOKENS))
             entry["docs_per_s_naive"] = round(16 / seconds, 2)
             best = max(v["docs_per_s"] for v in entry["by_batch_size"].values())
             entry["speedup_vs_naive"] = round(best / entry["docs_per_s_naive"], 2)

@@ -12,52 +12,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-SHARED_DATA = ROOT.parent / "shared" / "data"
-FIXTURE_DATA = ROOT / "tests" / "fixtures" / "data"
-
-
-def documents(count: int):
-    """Real ChemProt test abstracts when the corpora are at hand, else the fixture passages repeated."""
-    from bre_core.datasets import load_documents
-
-    data_dir = SHARED_DATA if SHARED_DATA.is_dir() else FIXTURE_DATA
-    docs = load_documents("chemprot", "test", data_dir)
-    while len(docs) < count:
-        docs = docs + docs
-    return docs[:count], str(data_dir)
+from common import ROOT, bpe_tokenizer, chemprot_documents, naive_generate
 
 
 def build_model(texts: list[str], vocab_size: int, d_model: int, layers: int, device: str):
     """A T5 of a few million parameters with a tokenizer trained on `texts`; EOS can never be generated."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+    from transformers import T5Config, T5ForConditionalGeneration
 
     from bre_core.config import ModelSpec
     from bre_core.models.loading import LoadedModel
 
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    backend.decoder = decoders.Metaspace()
-    backend.train_from_iterator(
-        texts,
-        trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False, special_tokens=["<pad>", "</s>", "<unk>"]),
-    )
-    backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
+    tokenizer = bpe_tokenizer(texts, "t5", vocab_size)
     torch.manual_seed(0)
     config = T5Config(
         vocab_size=len(tokenizer),
@@ -83,19 +54,6 @@ def build_model(texts: list[str], vocab_size: int, d_model: int, layers: int, de
         checkpoint_generation_config=model.generation_config,
     )
     return loaded, sum(p.numel() for p in model.parameters())
-
-
-def naive(loaded, sources: list[str], new_tokens: int) -> list[str]:
-    """What a user writes first: one generate call per document, the checkpoint's generation defaults."""
-    import torch
-
-    outputs = []
-    for source in sources:
-        inputs = loaded.tokenizer(source, return_tensors="pt", truncation=True, max_length=512).to(loaded.device)
-        with torch.no_grad():
-            ids = loaded.model.generate(**inputs, max_new_tokens=new_tokens, min_new_tokens=new_tokens)
-        outputs.append(loaded.tokenizer.decode(ids[0], skip_special_tokens=True))
-    return outputs
 
 
 def timed(function, repeats: int):
@@ -126,13 +84,13 @@ def main() -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     count = args.documents or (48 if args.quick else 256)
     new_tokens = args.new_tokens or (32 if args.quick else 64)
-    docs, data_dir = documents(count)
+    docs, data_dir = chemprot_documents("test", count)
     task = get_task("chemprot")
     sources = [task.source(d) for d in docs]
     loaded, parameters = build_model([d.text for d in docs], 8000, 128, 2, device)
     repeats = 1 if args.quick else 2
 
-    naive_seconds, naive_median, naive_out = timed(lambda: naive(loaded, sources, new_tokens), repeats)
+    naive_seconds, naive_median, naive_out = timed(lambda: naive_generate(loaded, sources, new_tokens), repeats)
     by_batch = {}
     for size in (int(x) for x in args.batch_sizes.split(",")):
         best, median, outputs = timed(lambda: generate(loaded, sources, new_tokens, batch_size=size), repeats)
@@ -146,7 +104,7 @@ def main() -> int:
         "model": f"T5 from config, {parameters / 1e6:.1f}M parameters, random weights",
         "documents": count,
         "new_tokens_per_document": new_tokens,
-        "data": data_dir,
+        "data": str(data_dir),
         "docs_per_s_naive": round(count / naive_seconds, 2),
         "docs_per_s_batched": by_batch[best_size]["docs_per_s"],
         "speedup_vs_naive": round(by_batch[best_size]["docs_per_s"] / (count / naive_seconds), 2),

@@ -13,39 +13,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SHARED_DATA = ROOT.parent / "shared" / "data"
-FIXTURE_DATA = ROOT / "tests" / "fixtures" / "data"
+from common import bpe_tokenizer, chemprot_documents
 
 
 def build(folder: Path, texts: list[str], size: str):
     """Save a T5 checkpoint (tiny on a CPU, t5-base's published configuration on a GPU) with a trained tokenizer."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+    from transformers import T5Config, T5ForConditionalGeneration
 
     from bre_core.config import ModelSpec
 
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Metaspace()
-    backend.decoder = decoders.Metaspace()
-    backend.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=8000, show_progress=False,
-                                                           special_tokens=["<pad>", "</s>", "<unk>"]))
-    backend.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>",
-                                        unk_token="<unk>")
-    dims = {"small": dict(d_model=128, d_kv=32, d_ff=512, num_layers=2, num_heads=4),
-            "t5-base": dict(d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12)}[size]
+    tokenizer = bpe_tokenizer(texts, "t5", 8000)
+    dims = {
+        "small": dict(d_model=128, d_kv=32, d_ff=512, num_layers=2, num_heads=4),
+        "t5-base": dict(d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12),
+    }[size]
     torch.manual_seed(0)
-    config = T5Config(vocab_size=32128 if size == "t5-base" else len(tokenizer), pad_token_id=0, eos_token_id=1,
-                      decoder_start_token_id=0, **dims)
+    config = T5Config(
+        vocab_size=32128 if size == "t5-base" else len(tokenizer),
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+        **dims,
+    )
     T5ForConditionalGeneration(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return ModelSpec(name=f"bench-{size}", path=str(folder), architecture="seq2seq", family="t5")
@@ -58,13 +52,26 @@ def throughput(spec, examples, micro_batch, accumulation, group, use_cpu, work: 
     from bre_core.models import load_model
 
     loaded = load_model(spec, device="cpu", dtype=torch.float32)  # the same initial weights on both sides
-    arguments = training_arguments(work, micro_batch=micro_batch, accumulation=accumulation, epochs=1,
-                                   use_cpu=use_cpu, progress=False, group_by_length=group, save=False)
+    arguments = training_arguments(
+        work,
+        micro_batch=micro_batch,
+        accumulation=accumulation,
+        epochs=1,
+        use_cpu=use_cpu,
+        progress=False,
+        group_by_length=group,
+        save=False,
+    )
     result = build_trainer(loaded, examples, arguments).train()
     tokens = sum(sum(1 for label in e["labels"] if label != -100) for e in examples)
     seconds = result.metrics["train_runtime"]
-    return {"micro_batch": micro_batch, "accumulation": accumulation, "grouped_by_length": group,
-            "seconds": round(seconds, 3), "tokens_per_s": round(tokens / seconds, 1)}
+    return {
+        "micro_batch": micro_batch,
+        "accumulation": accumulation,
+        "grouped_by_length": group,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 1),
+    }
 
 
 def main() -> int:
@@ -83,7 +90,6 @@ def main() -> int:
 
     transformers.logging.set_verbosity_error()
     logging.getLogger("bre_core").setLevel(logging.WARNING)
-    from bre_core.datasets import load_documents
     from bre_core.finetune.data import encode
     from bre_core.finetune.trainer import batch_plan
     from bre_core.models import load_model
@@ -91,15 +97,14 @@ def main() -> int:
 
     use_cpu = not torch.cuda.is_available()
     count = args.documents or (64 if args.quick else 256)
-    data_dir = Path(args.data_dir) if args.data_dir else SHARED_DATA if SHARED_DATA.is_dir() else FIXTURE_DATA
-    documents = load_documents("chemprot", "train", data_dir)
-    while len(documents) < count:
-        documents = documents + documents
-    documents = documents[:count]
+    documents, data_dir = chemprot_documents("train", count, args.data_dir)
     task = get_task("chemprot")
     work = Path(tempfile.mkdtemp())
-    spec = build(work / "model", [task.source(d) for d in documents] + [task.target(d) for d in documents],
-                 "small" if use_cpu else "t5-base")
+    spec = build(
+        work / "model",
+        [task.source(d) for d in documents] + [task.target(d) for d in documents],
+        "small" if use_cpu else "t5-base",
+    )
     tokenizer = load_model(spec, device="cpu").tokenizer
     examples = [encode(tokenizer, task, d, seq2seq=True, max_tokens=None) for d in documents]
 
@@ -108,10 +113,14 @@ def main() -> int:
     ours = throughput(spec, examples, micro, accumulation, micro > 1, use_cpu, work / "ours")
     figures = {
         "device": torch.cuda.get_device_name(0) if not use_cpu else f"cpu ({torch.get_num_threads()} threads)",
-        "model": spec.name, "documents": count, "data": str(data_dir),
-        "tokens_per_s": ours["tokens_per_s"], "tokens_per_s_study": study["tokens_per_s"],
+        "model": spec.name,
+        "documents": count,
+        "data": str(data_dir),
+        "tokens_per_s": ours["tokens_per_s"],
+        "tokens_per_s_study": study["tokens_per_s"],
         "speedup_vs_study": round(ours["tokens_per_s"] / study["tokens_per_s"], 2),
-        "ours": ours, "study": study,
+        "ours": ours,
+        "study": study,
     }
     print(json.dumps(figures, indent=None if args.json else 2))
     return 0
