@@ -129,3 +129,25 @@ def test_compare_text_through_gradio_client(ctx):
             client.predict("ddi", "t5-base", "not-a-model", "Warfarin.", api_name="/compare_text")
     finally:
         app.close()
+
+
+def test_on_zero_gpu_both_models_run_inside_one_borrowed_gpu_call(ctx, monkeypatch):
+    import sys
+    import types
+
+    borrowed = []
+
+    def gpu(duration):
+        def wrap(work):
+            def call():
+                borrowed.append(duration)
+                return work()
+
+            return call
+
+        return wrap
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    answer = compare_text(ctx, "ddi", "t5-base", "scifive-base", "Warfarin interacts with fluconazole.")
+    assert "relations" in answer["a"] and "relations" in answer["b"]
+    assert borrowed == [int(2 * ctx.max_seconds) + 30]  # long enough for both time limits, asked for once

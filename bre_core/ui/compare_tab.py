@@ -98,7 +98,8 @@ def _live(ctx: AppContext, specs: dict, task, item) -> dict[str, Side]:
         import spaces  # present on Hugging Face Spaces with ZeroGPU
     except ImportError:
         return work()
-    return spaces.GPU(work)()
+    # The borrowed GPU must outlast both time limits (ZeroGPU's default is 60 s), plus a margin for loading.
+    return spaces.GPU(duration=int(len(specs) * ctx.max_seconds) + 30)(work)()
 
 
 def run_comparison(
