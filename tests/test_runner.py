@@ -82,55 +82,30 @@ def test_complete_run_is_not_recomputed(t5, fixture_data, tmp_path, monkeypatch)
 
 
 def test_interrupted_run_resumes_without_recomputing(t5, tmp_path, shared_data, monkeypatch):
-    reference = evaluate(
-        t5, "dce", "test", tmp_path / "reference", data_dir=shared_data, limit=10, max_new_tokens=8, progress=False
-    )
+    options = {"data_dir": shared_data, "limit": 10, "max_new_tokens": 8, "progress": False}
+    reference = evaluate(t5, "dce", "test", tmp_path / "reference", **options)
     real_generate = bre_core.models.generate
-    generated = []
+    calls: list[list[str]] = []  # the sources of each generate call
 
-    def crash_on_second_chunk(loaded, sources, *args, **kwargs):
-        if generated:
+    def recorded(loaded, sources, *args, **kwargs):
+        if interrupt_after is not None and len(calls) == interrupt_after:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-run
-        generated.extend(sources)
+        calls.append(list(sources))
         return real_generate(loaded, sources, *args, **kwargs)
 
-    monkeypatch.setattr(bre_core.models, "generate", crash_on_second_chunk)
+    monkeypatch.setattr(bre_core.models, "generate", recorded)
+    interrupt_after = 1  # the first chunk of 4 is done, the second is interrupted
     with pytest.raises(KeyboardInterrupt):
-        evaluate(
-            t5,
-            "dce",
-            "test",
-            tmp_path / "runs",
-            data_dir=shared_data,
-            limit=10,
-            max_new_tokens=8,
-            chunk_size=4,
-            progress=False,
-        )
+        evaluate(t5, "dce", "test", tmp_path / "runs", chunk_size=4, **options)
     folder = tmp_path / "runs" / reference.path.name
     assert not (folder / MANIFEST).exists() and len(read_partial(folder)) == 4
     with pytest.raises(RunError, match="not a complete run.*resume"):
         read_run(folder)
 
-    resumed_sources = []
-
-    def count(loaded, sources, *args, **kwargs):
-        resumed_sources.extend(sources)
-        return real_generate(loaded, sources, *args, **kwargs)
-
-    monkeypatch.setattr(bre_core.models, "generate", count)
-    run = evaluate(
-        t5,
-        "dce",
-        "test",
-        tmp_path / "runs",
-        data_dir=shared_data,
-        limit=10,
-        max_new_tokens=8,
-        chunk_size=4,
-        progress=False,
-    )
-    assert len(resumed_sources) == 6 and not set(resumed_sources) & set(generated)
+    interrupt_after = None
+    run = evaluate(t5, "dce", "test", tmp_path / "runs", chunk_size=4, **options)
+    first, resumed = calls[0], [source for call in calls[1:] for source in call]
+    assert len(resumed) == 6 and not set(resumed) & set(first)
     assert [p.output for p in run.predictions] == [p.output for p in reference.predictions]
     assert run.metrics == reference.metrics
     assert run.manifest["timings"]["resumed_documents"] == 4
