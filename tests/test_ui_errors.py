@@ -155,3 +155,18 @@ def test_tab_builds_offline(fixture_runs):
     assert any(getattr(block, "label", None) == "Run B (same documents as A)" for block in app.blocks.values())
     with gr.Blocks() as empty:
         tab.build(gr, empty, None, None)
+
+
+def test_damaged_run_folders_are_named_and_the_rest_offered(fixture_runs, tmp_path):
+    root = tmp_path / "runs"
+    shutil.copytree(fixture_runs, root)
+    damaged = root / "t5-base__ddi__test__full__seed42"
+    (damaged / "predictions.jsonl").write_text('{"id": "Lithium_ddi", "outp', encoding="utf-8")  # cut mid-line
+    (root / "half-written").mkdir()
+    (root / "half-written" / "predictions.partial.jsonl").write_text("", encoding="utf-8")
+    datasets, message = tab.dataset_choices(root)
+    assert datasets == ["chemprot", "dce", "ddi"]
+    assert message.startswith("⚠️ **2 run folder(s) skipped**")
+    assert "damaged run folder" in message and "half-written: not a complete run" in message
+    assert "t5-base\\_\\_ddi\\_\\_test" in message  # the folder named, its underscores not read as emphasis
+    assert folder(root, damaged.name) not in [path for _, path in tab.run_choices("ddi", [str(root)])]

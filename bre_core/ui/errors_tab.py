@@ -13,6 +13,7 @@ from bre_core import error_cases as ec
 from bre_core.errors import BreError
 from bre_core.results import MANIFEST, Run, read_run
 from bre_core.run_sets import find_runs
+from bre_core.ui.compare_view import markdown_text
 
 # One colour per outcome and per model, used by every table, badge and heatmap of the tab.
 OUTCOME_COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "missed": "#9e9e9e"}
@@ -32,6 +33,7 @@ CHOOSE = "Choose a dataset and two runs over the same documents."
 _read = lru_cache(maxsize=16)(lambda path, stamp: read_run(path))
 _CORPORA: dict[tuple, list] = {}
 _LISTS: dict[tuple, list] = {}
+_SKIPPED: dict[tuple, list[str]] = {}  # why folders under the roots were left out, by roots
 
 
 def _roots(runs_dirs) -> list:
@@ -73,7 +75,8 @@ def _listing(runs_dirs, fresh: bool = False) -> list[tuple[str, str, dict]]:
     """The runs under the folders; read afresh only on a page load, since find_runs reads every prediction."""
     key = tuple(str(r) for r in _roots(runs_dirs))
     if fresh or key not in _LISTS:
-        _LISTS[key] = [(_label(r), str(r.path), r.manifest) for r in find_runs(*_roots(runs_dirs))[0]]
+        runs, _SKIPPED[key] = find_runs(*_roots(runs_dirs))
+        _LISTS[key] = [(_label(r), str(r.path), r.manifest) for r in runs]
     return _LISTS[key]
 
 
@@ -81,7 +84,13 @@ def dataset_choices(runs_dirs) -> tuple[list[str], str]:
     """Datasets that have runs (the folders read again), and the empty-state message when there are none."""
     datasets = sorted({str(m.get("dataset")) for _, _, m in _listing(runs_dirs, fresh=True)})
     where = ", ".join(f"`{r}`" for r in _roots(runs_dirs)) or "no folder (none configured)"
-    return datasets, "" if datasets else NO_RUNS.format(where=where)
+    skipped = _SKIPPED.get(tuple(str(r) for r in _roots(runs_dirs)), [])
+    note = "" if datasets else NO_RUNS.format(where=where)
+    if skipped:  # damaged or unfinished run folders: said, not silently left out
+        note += f"\n\n⚠️ **{len(skipped)} run folder(s) skipped**:\n" + "\n".join(
+            f"- {markdown_text(w)}" for w in skipped
+        )
+    return datasets, note.strip()
 
 
 def run_choices(dataset: str | None, runs_dirs) -> list[tuple[str, str]]:
