@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from bre_core.errors import RunError
-from bre_core.results import MANIFEST, PARTIAL, PREDICTIONS, Run, read_run
+from bre_core.results import MANIFEST, METRICS, PARTIAL, PREDICTIONS, Run, read_run
 
 RUN_COLUMNS = [
     "run",
@@ -46,10 +47,40 @@ def find_runs(*roots: str | Path | None) -> tuple[list[Run], list[str]]:
                 continue
             seen.add(folder.resolve())
             try:
-                runs.append(read_run(folder))
+                runs.append(_read_unless_unchanged(folder))
             except RunError as exc:
                 warnings.append(str(exc))
     return runs, warnings
+
+
+# Runs already read, by folder, with the size and time of their files: a page load of the app re-lists the runs,
+# and reading every prediction of hundreds of runs again would take tens of seconds each time.
+_READ: dict[Path, tuple[tuple, Run]] = {}
+_READ_LOCK = threading.Lock()
+
+
+def _read_unless_unchanged(folder: Path) -> Run:
+    key, signature = folder.resolve(), _signature(folder)
+    with _READ_LOCK:
+        known = _READ.get(key)
+    if known is not None and signature and known[0] == signature:
+        return known[1]
+    run = read_run(folder)
+    with _READ_LOCK:
+        _READ[key] = (signature, run)
+    return run
+
+
+def _signature(folder: Path) -> tuple:
+    """Size and modification time of a run's files: any rewrite (atomic, so a new file) changes it."""
+    signature = []
+    for name in (MANIFEST, METRICS, PREDICTIONS):
+        try:
+            stat = (folder / name).stat()
+        except OSError:
+            return ()  # incomplete: never taken from memory
+        signature.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
 
 
 def runs_table(runs: list[Run]):
