@@ -70,6 +70,8 @@ def test_the_default_queue_answers_20_sessions_of_5(ui_context, expected):
     assert latency["p50"] <= latency["p95"] <= latency["max"]
     assert latency["max"] == max(record["seconds"] for record in result["records"])
     assert result["answered_per_s"] > 0 and result["server_answers_after"]
+    # reported with `pytest -s`; bench/load.py prints the same figures as JSON
+    print(f"\n20 sessions x 5: p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s, max {latency['max']:.2f} s")
 
 
 def test_a_full_queue_refuses_cleanly_as_busy_and_the_server_stays_up(ui_context, expected):
