@@ -4,6 +4,7 @@ import html
 import re
 
 import pytest
+from conftest import FIXTURE_DATA
 from scripted_models import HOSTILE_OUTPUT as OUTPUT
 from scripted_models import HOSTILE_PASSAGE as PASSAGE
 from scripted_models import IMAGE, LINK, PICTURE, SCRIPT, scripted_generate
@@ -47,3 +48,15 @@ def test_messages_quoting_user_input_cannot_become_markup(ui_context):
     assert "![" not in result.message and "<img" not in result.message and "\\!\\[tracker\\]" in result.message
     odd_model = run_comparison(ui_context, "ddi", IMAGE, "t5-base", FREE_TEXT, text="Warfarin.")
     assert "<img" not in odd_model.a.caption and "&lt;img src=x" in odd_model.a.caption
+
+
+def test_searches_echoed_in_messages_stay_text(fixture_runs):
+    from bre_core.ui import errors_tab
+    from bre_core.ui.corpus_tab import corpus_overview, show_document
+
+    hostile = show_document("ddi", "test", PICTURE + IMAGE, data_dir=str(FIXTURE_DATA))[-1]
+    assert "contains the words" in hostile and "![" not in hostile and "<img" not in hostile
+    assert "<img" not in corpus_overview(IMAGE, str(FIXTURE_DATA))[-1]
+    runs = sorted(str(p) for p in fixture_runs.glob("*__chemprot__train__full__seed42"))
+    missing = errors_tab.open_document(runs[0], runs[1], PICTURE + IMAGE, str(FIXTURE_DATA))[-1]
+    assert missing.startswith("No document") and "![" not in missing and "<img" not in missing

@@ -277,7 +277,7 @@ def build(gr, app, ctx: AppContext) -> None:
         except BreError as exc:
             return gr.update(choices=[], value=None), f"⚠️ {exc}"
         return gr.update(choices=choices, value=choices[0][1] if choices else None), (
-            "" if choices else f"No {task_name} {part} example matches '{words}'."
+            "" if choices else f"No {task_name} {part} example matches '{view.markdown_text(words)}'."
         )
 
     for trigger in (task.change, split.change, query.submit):

@@ -8,6 +8,7 @@ from bre_core.datasets import DATASETS, SPLITS, load_documents
 from bre_core.errors import BreError
 from bre_core.stats import dataset_stats
 from bre_core.tasks import get_task
+from bre_core.ui.compare_view import markdown_text
 
 STATS_COLUMNS = ["split", "documents", "relations", "annotated", "ceiling_f1", "by_label"]
 RELATION_COLUMNS = ["label", "arguments"]
@@ -18,7 +19,7 @@ def corpus_overview(dataset: str, data_dir: str | None = None) -> tuple[pd.DataF
     try:
         stats = dataset_stats(dataset, data_dir)
     except BreError as exc:
-        return pd.DataFrame(columns=STATS_COLUMNS), f"**Cannot read {dataset}.** {exc}"
+        return pd.DataFrame(columns=STATS_COLUMNS), f"**Cannot read {markdown_text(dataset)}.** {markdown_text(exc)}"
     rows = [
         {
             "split": split,
@@ -36,7 +37,13 @@ def show_document(dataset: str, split: str, query: str, data_dir: str | None = N
     try:
         documents = load_documents(dataset, split, data_dir)
     except BreError as exc:
-        return "", "", "", empty, f"**Cannot read {dataset} {split}.** {exc}"
+        return (
+            "",
+            "",
+            "",
+            empty,
+            f"**Cannot read {markdown_text(dataset)} {markdown_text(split)}.** {markdown_text(exc)}",
+        )
     if not documents:
         return "", "", "", empty, f"{dataset} {split} has no documents."
     query = (query or "").strip()
@@ -44,7 +51,13 @@ def show_document(dataset: str, split: str, query: str, data_dir: str | None = N
     if found is None and query:
         found = next((d for d in documents if query.lower() in d.text.lower()), None)
         if found is None:
-            return "", "", "", empty, f"No {dataset} {split} document has the id or contains the words '{query}'."
+            return (
+                "",
+                "",
+                "",
+                empty,
+                f"No {dataset} {split} document has the id or contains the words '{markdown_text(query)}'.",
+            )
     document = found or documents[0]
     row = get_task(dataset).example(document)
     relations = pd.DataFrame(

@@ -155,12 +155,12 @@ def open_document(path_a, path_b, doc_id, data_dir=None) -> tuple[str, str, str]
     try:
         view = ec.document_view(run_a, run_b, doc_id, documents)
     except KeyError:
-        sample = html.escape(", ".join(p.id for p in run_a.predictions[:3]))
-        return "", "", f"No document '{html.escape(doc_id)}' in these runs (ids look like: {sample})."
+        sample = markdown_text(", ".join(p.id for p in run_a.predictions[:3]))
+        return "", "", f"No document '{markdown_text(doc_id)}' in these runs (ids look like: {sample})."
     except BreError as exc:
         return "", "", f"**Cannot compare these runs.** {exc}"
     relations = relations_html(view, _model(run_a.manifest), _model(run_b.manifest))
-    return passage_html(view), relations, f"Document **{doc_id}**. {note}"
+    return passage_html(view), relations, f"Document **{markdown_text(doc_id)}**. {note}"
 
 
 def confusion_figure(path_a, path_b, which="A", data_dir=None):
