@@ -202,7 +202,6 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
             return {"model": side.model, "error": side.error}
         record = side.record
         return {
-            "note": side.note,
             "model": side.model,
             "relations": [{"label": r.label, "args": list(r.args)} for r in record.relations],
             "output": record.output,
@@ -210,6 +209,7 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
             "input_tokens": record.input_tokens,
             "output_tokens": record.output_tokens,
             "unreadable": record.unreadable,
+            "note": side.note,  # e.g. cut short by the time limit
         }
 
     return {"task": task, "a": as_json(sides["a"]), "b": as_json(sides["b"])}
@@ -275,7 +275,7 @@ def build(gr, app, ctx: AppContext) -> None:
         try:
             choices = find_examples(ctx, task_name, part, words)
         except BreError as exc:
-            return gr.update(choices=[], value=None), f"⚠️ {exc}"
+            return gr.update(choices=[], value=None), f"⚠️ {view.markdown_text(exc)}"
         return gr.update(choices=choices, value=choices[0][1] if choices else None), (
             "" if choices else f"No {task_name} {part} example matches '{view.markdown_text(words)}'."
         )
