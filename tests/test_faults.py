@@ -2,6 +2,7 @@
 
 import logging
 import socket
+import time
 
 import pytest
 import torch
@@ -15,9 +16,10 @@ PASSAGE = "Warfarin interacts with fluconazole and increases bleeding risk."
 SECRET = "patient Jane Roe, MRN 0042"
 
 
-def fresh_context(ui_context, loader=load_model) -> AppContext:
+def fresh_context(ui_context, loader=load_model, retry_after_s=0.0) -> AppContext:
     """The test models file with its own cache (so a fault planted here cannot leak into other tests)."""
-    ctx = AppContext(models=ui_context.models, data_dir=ui_context.data_dir, _cache=ModelCache(loader=loader))
+    cache = ModelCache(loader=loader, retry_after_s=retry_after_s)
+    ctx = AppContext(models=ui_context.models, data_dir=ui_context.data_dir, _cache=cache)
     ctx.max_new_tokens = 12
     return ctx
 
@@ -63,6 +65,28 @@ def test_a_model_that_fails_to_load_is_retried_on_the_next_request(ui_context):
     assert "relations" in second["a"] and "relations" in second["b"]
 
 
+def test_a_failed_load_is_not_retried_on_every_request(ui_context, monkeypatch):
+    loads = []
+
+    def too_big(spec):
+        loads.append(spec.name)
+        if spec.name == "scifive-base":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory while loading")
+        return load_model(spec)
+
+    ctx = fresh_context(ui_context, loader=too_big, retry_after_s=60)
+    answers = [compare_text(ctx, "cdr", "t5-base", "scifive-base", PASSAGE) for _ in range(3)]
+    assert loads == ["t5-base", "scifive-base"]  # one load attempt, not one per request
+    assert answers[0]["b"]["error"] == "scifive-base failed (OutOfMemoryError); the server log has the details."
+    for later in answers[1:]:
+        assert later["b"]["error"].startswith("scifive-base failed to load (OutOfMemoryError) (not tried again for")
+        assert "relations" in later["a"]
+    clock = time.monotonic()
+    monkeypatch.setattr("bre_core.models.cache.time.monotonic", lambda: clock + 61)  # a minute later
+    compare_text(ctx, "cdr", "t5-base", "scifive-base", PASSAGE)
+    assert loads == ["t5-base", "scifive-base", "scifive-base"]
+
+
 def test_an_unexpected_error_is_logged_without_the_users_text(ui_context, monkeypatch, caplog):
     ctx = fresh_context(ui_context)
 
@@ -87,8 +111,6 @@ def test_a_slow_generation_is_cut_at_the_time_limit_in_its_own_column(ui_context
     steps = []
 
     def slow_forward(*args, **kwargs):
-        import time
-
         time.sleep(0.1)
         steps.append(1)
         output = forward(*args, **kwargs)

@@ -6,12 +6,14 @@ import contextlib
 import gc
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
 from bre_core.config import ModelSpec
+from bre_core.errors import BreError
 
 log = logging.getLogger(__name__)
 # One load at a time in the process: transformers' from_pretrained is not thread-safe (two at once in threads
@@ -32,6 +34,8 @@ class ModelCache:
     more than `memory_budget_bytes`. Models held with `use()` are never evicted, so the two models of a running
     comparison stay loaded even if a third is asked for meanwhile (the limit is then exceeded until one is released).
     Threads asking for the same model wait for one load; loads of different models run one after the other.
+    A model that failed to load is not tried again for `retry_after_s` seconds (0: at once): in a public app,
+    every request for a model too large for the machine would otherwise start another load of gigabytes.
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class ModelCache:
         max_models: int = 2,
         memory_budget_bytes: int | None = None,
         loader: Callable[[ModelSpec], Any] = _default_loader,
+        retry_after_s: float = 0.0,
     ):
         if max_models < 1:
             raise ValueError(f"max_models must be at least 1, got {max_models}")
@@ -47,6 +52,8 @@ class ModelCache:
         self._loaded: OrderedDict[ModelSpec, Any] = OrderedDict()  # least recently used first
         self._loading: dict[ModelSpec, Future] = {}
         self._holds: dict[ModelSpec, int] = {}
+        self.retry_after_s = retry_after_s
+        self._failed: dict[ModelSpec, tuple[float, str]] = {}  # when a load failed, and the message to repeat
 
     def get(self, spec: ModelSpec):
         """The loaded model for `spec`, loading it (and evicting others) when needed."""
@@ -54,6 +61,10 @@ class ModelCache:
             if spec in self._loaded:
                 self._loaded.move_to_end(spec)
                 return self._loaded[spec]
+            failed = self._failed.get(spec)
+            if failed is not None and time.monotonic() - failed[0] < self.retry_after_s:
+                wait = self.retry_after_s - (time.monotonic() - failed[0])
+                raise BreError(f"{failed[1]} (not tried again for another {wait:.0f} s)")
             pending = self._loading.get(spec)
             if pending is None:
                 pending = self._loading[spec] = Future()
@@ -70,10 +81,13 @@ class ModelCache:
         except BaseException as exc:
             with self._lock:
                 del self._loading[spec]
+                shown = str(exc) if isinstance(exc, BreError) else f"{spec.name} failed to load ({type(exc).__name__})"
+                self._failed[spec] = (time.monotonic(), shown)
             pending.set_exception(exc)
             raise
         with self._lock:
             del self._loading[spec]
+            self._failed.pop(spec, None)
             self._loaded[spec] = loaded
             self._evict(room_for=0, keep=spec)
         pending.set_result(loaded)

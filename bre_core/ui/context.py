@@ -16,6 +16,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RESULTS = ASSETS / "results"
 GENERATION_GROUP = "generation"  # the concurrency group of every event that runs models: one at a time
 MAX_NEW_TOKENS = 256  # per model and passage in the app: bounded, so one request cannot hold the GPU for long
+LOAD_RETRY_S = 60.0  # a model that failed to load is tried again after this long, not on every request
 MAX_SECONDS = 60.0  # wall time per model and passage; a generation cut short says so in its column
 
 
@@ -45,7 +46,7 @@ class AppContext:
             if self._cache is None:
                 from bre_core.models import ModelCache  # torch is imported only when a model is first needed
 
-                self._cache = ModelCache(max_models=2)
+                self._cache = ModelCache(max_models=2, retry_after_s=LOAD_RETRY_S)
             return self._cache
 
     def runs(self, refresh: bool = False) -> tuple[list[Run], list[str]]:
