@@ -1,10 +1,10 @@
 """End to end in a real headless browser: Debian's Chromium driven by Playwright, against the app served here."""
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
+from served_app import served
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -25,21 +25,12 @@ if not Path(CHROMIUM).exists():
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (requirements-dev.txt)")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(ui_context):
-    from bre_core.ui import build_app
-    from bre_core.ui.app import CSS, configure_queue
+    from bre_core.ui.app import CSS
 
-    app = configure_queue(build_app(ui_context), max_size=8)
-    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, css=CSS)
-    yield app.local_url
-    app.close()
+    with served(ui_context, css=CSS, max_size=8) as app:
+        yield app.local_url
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
 """Faults stay in their own column and request: a model that fails to load, runs out of memory, raises or is slow."""
 
 import logging
-import socket
 import time
 
 import pytest
 import torch
+from served_app import served
 
 from bre_core.models import ModelCache
 from bre_core.models.loading import load_model
@@ -130,16 +130,8 @@ def test_a_slow_generation_is_cut_at_the_time_limit_in_its_own_column(ui_context
 def test_the_served_app_answers_after_a_fault(ui_context, monkeypatch):
     from gradio_client import Client
 
-    from bre_core.ui import build_app
-    from bre_core.ui.app import configure_queue
-
     ctx = fresh_context(ui_context)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = configure_queue(build_app(ctx), max_size=8)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
+    with served(ctx, max_size=8) as app:
         client = Client(app.local_url, verbose=False)
 
         def crash(**kwargs):
@@ -158,5 +150,3 @@ def test_the_served_app_answers_after_a_fault(ui_context, monkeypatch):
         assert "Traceback" not in str(refused.value)
         healed = client.predict("ddi", "t5-base", "scifive-base", PASSAGE, api_name="/compare_text")
         assert "relations" in healed["a"] and "relations" in healed["b"]
-    finally:
-        app.close()

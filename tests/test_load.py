@@ -3,14 +3,12 @@
 import importlib.util
 import math
 import socket
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from served_app import served
 from tiny_models import SENTENCES
 
-from bre_core.ui import build_app
-from bre_core.ui.app import configure_queue
 from bre_core.ui.compare_tab import compare_text
 
 # bench/ holds scripts, not a package: load the harness from its file rather than put bench/ on everyone's sys.path.
@@ -24,16 +22,6 @@ PAIR = ("t5-base", "scifive-base")
 # after BUDGET_S; both are several times what a run takes on a 2-core CPU shared with other work.
 TIMEOUT_S, BUDGET_S = 60, 150
 BUSY = "QueueError: Queue is full! Please try again."  # how gradio_client reports the server's 503 "queue full"
-
-
-@contextmanager
-def serving(ctx, **queue):
-    app = configure_queue(build_app(ctx), **queue)
-    app.launch(server_name="127.0.0.1", server_port=load.free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        yield app.local_url
-    finally:
-        app.close()
 
 
 def run(url: str) -> dict:
@@ -61,8 +49,8 @@ def assert_answers_match(records: list[dict], expected: dict[str, dict]) -> None
 
 
 def test_the_default_queue_answers_20_sessions_of_5(ui_context, expected):
-    with serving(ui_context) as url:
-        result = run(url)
+    with served(ui_context) as app:
+        result = run(app.local_url)
     assert (result["answered"], result["busy"], result["error"]) == (100, 0, 0), result["errors"]
     assert_answers_match(result["records"], expected)
     latency = result["latency_s"]
@@ -75,8 +63,8 @@ def test_the_default_queue_answers_20_sessions_of_5(ui_context, expected):
 
 
 def test_a_full_queue_refuses_cleanly_as_busy_and_the_server_stays_up(ui_context, expected):
-    with serving(ui_context, max_size=2) as url:
-        result = run(url)
+    with served(ui_context, max_size=2) as app:
+        result = run(app.local_url)
     assert result["error"] == 0, result["errors"]
     assert result["answered"] + result["busy"] == 100
     assert result["busy"] >= 1 and result["answered"] >= 1

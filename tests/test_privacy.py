@@ -1,33 +1,25 @@
 """User text is never logged: not by the app's handlers, not by the served app, not when a request fails."""
 
 import logging
-import socket
 
 import pytest
+from served_app import served
 
 SECRET = "Jane Roe, MRN 0042, took warfarin"
 
 
 @pytest.fixture
-def served(ui_context):
-    from bre_core.ui import build_app
-    from bre_core.ui.app import configure_queue
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = configure_queue(build_app(ui_context), max_size=8)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield app
-    app.close()
+def app(ui_context):
+    with served(ui_context, max_size=8) as app:
+        yield app
 
 
-def test_nothing_a_user_sends_reaches_the_logs(served, capfd, caplog, monkeypatch):
+def test_nothing_a_user_sends_reaches_the_logs(app, capfd, caplog, monkeypatch):
     from gradio_client import Client
 
     import bre_core.models
 
-    client = Client(served.local_url, verbose=False)
+    client = Client(app.local_url, verbose=False)
     with caplog.at_level(logging.DEBUG):
         answered = client.predict("ddi", "t5-base", "scifive-base", SECRET, api_name="/compare_text")
         assert "relations" in answered["a"]

@@ -1,10 +1,10 @@
 """What a public deployment exposes: one API endpoint, listed models only, no uploads, no file access widened."""
 
-import socket
 import urllib.error
 import urllib.request
 
 import pytest
+from served_app import served
 
 from bre_core.errors import InputError
 from bre_core.ui.compare_tab import compare_text
@@ -13,17 +13,9 @@ UPLOADS = {"File", "UploadButton", "Image", "Audio", "Video", "Gallery", "Model3
 
 
 @pytest.fixture(scope="module")
-def served(ui_context):
-    from bre_core.ui import build_app
-    from bre_core.ui.app import configure_queue
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = configure_queue(build_app(ui_context), max_size=8)
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    yield app
-    app.close()
+def app(ui_context):
+    with served(ui_context, max_size=8) as app:
+        yield app
 
 
 def status_of(url: str) -> int:
@@ -53,24 +45,24 @@ def test_only_names_of_the_models_file_are_accepted(ui_context, name):
     assert "Available: t5-base, scifive-base, gone" in str(refused.value)
 
 
-def test_the_app_has_no_upload_inputs_and_its_downloads_are_outputs(served):
-    kinds = {type(block).__name__ for block in served.blocks.values()}
+def test_the_app_has_no_upload_inputs_and_its_downloads_are_outputs(app):
+    kinds = {type(block).__name__ for block in app.blocks.values()}
     assert not kinds & UPLOADS
     assert {"DownloadButton", "Textbox", "Dropdown"} <= kinds  # the scan sees the app's real components
 
 
-def test_only_compare_text_is_an_api(served):
+def test_only_compare_text_is_an_api(app):
     from gradio_client import Client
 
-    api = Client(served.local_url, verbose=False).view_api(return_format="dict", print_info=False)
+    api = Client(app.local_url, verbose=False).view_api(return_format="dict", print_info=False)
     assert list(api["named_endpoints"]) == ["/compare_text"] and not api["unnamed_endpoints"]
     parameters = [p["parameter_name"] for p in api["named_endpoints"]["/compare_text"]["parameters"]]
     assert parameters == ["task", "model_a", "model_b", "text"]
 
 
-def test_files_outside_gradios_own_are_not_served(served, ui_context):
+def test_files_outside_gradios_own_are_not_served(app, ui_context):
     model_config = f"{ui_context.spec('t5-base').path}/config.json"
-    url = served.local_url.rstrip("/")
+    url = app.local_url.rstrip("/")
     for path in ["/etc/passwd", model_config, __file__]:
         assert status_of(f"{url}/gradio_api/file={path}") in (403, 404), path
     assert status_of(url) == 200

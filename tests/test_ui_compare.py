@@ -1,8 +1,7 @@
 """Compare tab handlers and the /compare_text API, on tiny offline models and fixture runs."""
 
-import socket
-
 import pytest
+from served_app import served
 
 from bre_core.errors import BreError
 from bre_core.ui import compare_view as view
@@ -104,21 +103,10 @@ def test_compare_text_api_function(ctx):
             compare_text(ctx, *bad)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_compare_text_through_gradio_client(ctx):
     from gradio_client import Client
 
-    from bre_core.ui import build_app
-    from bre_core.ui.app import configure_queue
-
-    app = configure_queue(build_app(ctx), max_size=8)
-    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    try:
+    with served(ctx, max_size=8) as app:
         client = Client(app.local_url, verbose=False)
         answer = client.predict(
             "ddi", "t5-base", "scifive-base", "Warfarin interacts with fluconazole.", api_name="/compare_text"
@@ -127,8 +115,6 @@ def test_compare_text_through_gradio_client(ctx):
         assert "output" in answer["a"] and "relations" in answer["b"]
         with pytest.raises(Exception, match="Unknown model"):
             client.predict("ddi", "t5-base", "not-a-model", "Warfarin.", api_name="/compare_text")
-    finally:
-        app.close()
 
 
 def test_on_zero_gpu_both_models_run_inside_one_borrowed_gpu_call(ctx, monkeypatch):
