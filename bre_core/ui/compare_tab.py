@@ -138,7 +138,7 @@ def _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example
     sides, provenance, to_run = {}, {}, {}
     for slot, name in (("a", model_a), ("b", model_b)):
         try:
-            spec = ctx.spec(check_choice(name, "model", ctx.model_names))
+            spec = ctx.spec(name)
         except BreError as exc:
             sides[slot] = Side(model=str(name)[:80], error=str(exc))
             continue
@@ -189,13 +189,11 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
 
     Input the app refuses raises an InputError saying why; a model that fails gives an "error" on its side only.
     """
-    task = check_choice(task, "task", sorted(DATASETS))
+    task = get_task(check_choice(task, "task", sorted(DATASETS)))
     # Only names of the models file: never a hub id, a path, or remote code.
-    specs = {
-        slot: ctx.spec(check_choice(name, "model", ctx.model_names)) for slot, name in (("a", model_a), ("b", model_b))
-    }
-    text = check_passage(text, get_task(task))
-    sides = _live(ctx, specs, get_task(task), text)
+    specs = {slot: ctx.spec(name) for slot, name in (("a", model_a), ("b", model_b))}
+    text = check_passage(text, task)
+    sides = _live(ctx, specs, task, text)
 
     def as_json(side: Side) -> dict:
         if side.error or side.record is None:
@@ -212,7 +210,7 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
             "note": side.note,  # e.g. cut short by the time limit
         }
 
-    return {"task": task, "a": as_json(sides["a"]), "b": as_json(sides["b"])}
+    return {"task": task.name, "a": as_json(sides["a"]), "b": as_json(sides["b"])}
 
 
 def build(gr, app, ctx: AppContext) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from bre_core.config import ModelsFile, ModelSpec, load_models_file, resolve_model
 from bre_core.results import Run
 from bre_core.run_sets import find_runs
+from bre_core.user_input import check_choice
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RESULTS = ASSETS / "results"
@@ -36,9 +37,10 @@ class AppContext:
     def model_names(self) -> list[str]:
         return self.models.names
 
-    def spec(self, name: str) -> ModelSpec:
-        """A model of the models file by name; never a path or a free hub id (the app serves listed models only)."""
-        return resolve_model(name, self.models, allow_path=False)
+    def spec(self, name) -> ModelSpec:
+        """A model of the models file by its exact name; never a path or a free hub id (the app serves listed
+        models only). Anything else, a non-string included, is an InputError naming the listed models."""
+        return resolve_model(check_choice(name, "model", self.model_names), self.models, allow_path=False)
 
     @property
     def cache(self):

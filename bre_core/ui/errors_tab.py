@@ -40,6 +40,10 @@ def _roots(runs_dirs) -> list:
     return [runs_dirs] if isinstance(runs_dirs, str | Path) else [r for r in runs_dirs or () if r]
 
 
+def _key(runs_dirs) -> tuple[str, ...]:
+    return tuple(str(r) for r in _roots(runs_dirs))
+
+
 def _label(run: Run) -> str:
     return f"{run.name} (micro-F1 {run.metrics.get('micro', {}).get('f1', 0):.3f})"
 
@@ -73,7 +77,7 @@ def _cases(path_a, path_b, data_dir) -> tuple[pd.DataFrame, str]:
 
 def _listing(runs_dirs, fresh: bool = False) -> list[tuple[str, str, dict]]:
     """The runs under the folders; read afresh only on a page load, since find_runs reads every prediction."""
-    key = tuple(str(r) for r in _roots(runs_dirs))
+    key = _key(runs_dirs)
     if fresh or key not in _LISTS:
         runs, _SKIPPED[key] = find_runs(*_roots(runs_dirs))
         _LISTS[key] = [(_label(r), str(r.path), r.manifest) for r in runs]
@@ -84,7 +88,7 @@ def dataset_choices(runs_dirs) -> tuple[list[str], str]:
     """Datasets that have runs (the folders read again), and the empty-state message when there are none."""
     datasets = sorted({str(m.get("dataset")) for _, _, m in _listing(runs_dirs, fresh=True)})
     where = ", ".join(f"`{r}`" for r in _roots(runs_dirs)) or "no folder (none configured)"
-    skipped = _SKIPPED.get(tuple(str(r) for r in _roots(runs_dirs)), [])
+    skipped = _SKIPPED.get(_key(runs_dirs), [])
     note = "" if datasets else NO_RUNS.format(where=where)
     if skipped:  # damaged or unfinished run folders: said, not silently left out
         note += f"\n\n⚠️ **{len(skipped)} run folder(s) skipped**:\n" + "\n".join(
