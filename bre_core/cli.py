@@ -223,19 +223,23 @@ def _score(args) -> int:
     return 0
 
 
-def _evaluate(args) -> int:
+def _model_spec(args):
+    """--model resolved against --models before torch is imported: an unknown model is reported at once."""
     from bre_core.config import load_models_file, resolve_model
 
+    return resolve_model(args.model, load_models_file(args.models))
+
+
+def _evaluate(args) -> int:
     if args.source != "files":
         print("error: evaluate reads the corpus files (--source files)", file=sys.stderr)
         return 2
-    models_file = load_models_file(args.models)
-    resolve_model(args.model, models_file)  # an unknown model is reported before torch is imported
+    spec = _model_spec(args)
 
     from bre_core.runner import evaluate
 
     run = evaluate(
-        args.model,
+        spec,
         args.dataset,
         args.split,
         args.out,
@@ -244,7 +248,6 @@ def _evaluate(args) -> int:
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
         split_seed=args.split_seed,
-        models_file=models_file,
         device=args.device,
     )
     micro = run.metrics["micro"]
@@ -285,15 +288,12 @@ def _compare(args) -> int:
 
 
 def _finetune(args) -> int:
-    from bre_core.config import load_models_file, resolve_model
-
-    models_file = load_models_file(args.models)
-    resolve_model(args.model, models_file)  # an unknown model is reported before torch is imported
+    spec = _model_spec(args)
 
     from bre_core.finetune import finetune
 
     run = finetune(
-        args.model,
+        spec,
         args.dataset,
         args.setting,
         args.out,
@@ -302,7 +302,6 @@ def _finetune(args) -> int:
         max_steps=args.max_steps,
         data_dir=args.data_dir,
         split_seed=args.split_seed,
-        models_file=models_file,
         learning_rate=args.learning_rate,
         effective_batch=args.effective_batch,
         micro_batch=args.micro_batch,
