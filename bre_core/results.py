@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bre_core.atomic import write_text_atomic
 from bre_core.datasets.files import iter_lines
 from bre_core.errors import DataError, PredictionFileError, RunError
 from bre_core.schema import ParsedRelation, ParseResult
+from bre_core.tasks.protocol import CORRECTED, HEADLINE, PROTOCOLS
 
 
 def read_predictions(path: str | Path, known_ids: Collection[str]) -> dict[str, str]:
@@ -69,9 +70,18 @@ MANIFEST, METRICS, PREDICTIONS, PARTIAL = (
 )
 
 
+# What a record holds under one protocol: the relations read and their judgement against the gold.
+JUDGED_FIELDS = ("relations", "unreadable", "unknown_labels", "correct", "missed", "tp", "fp", "fn")
+LEGACY = CORRECTED.name  # run folders written before protocols hold one reading: the corrected protocol's
+
+
 @dataclass(frozen=True)
 class PredictionRecord:
-    """One document's generation, what the parser read from it, and its cost."""
+    """One document's generation, what the parser read from it under `protocol`, and its cost.
+
+    `judgements` holds the reading under every protocol the record was scored with ({protocol: JSON
+    block of JUDGED_FIELDS}); the fields below mirror the one of `protocol`, so that a reader sees one.
+    """
 
     id: str
     output: str
@@ -87,59 +97,136 @@ class PredictionRecord:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    protocol: str = LEGACY
+    judgements: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     def parse_result(self) -> ParseResult:
         return ParseResult(relations=self.relations, unreadable=self.unreadable, unknown_labels=self.unknown_labels)
 
+    def under(self, protocol: str) -> "PredictionRecord | None":
+        """The record as read under `protocol`; None when it was not scored with it (written before protocols)."""
+        if protocol == self.protocol:
+            return self
+        block = self.judgements.get(protocol)
+        return None if block is None else replace(self, protocol=protocol, **_judged_from_json(block))
+
     def to_json(self) -> dict:
+        judgements = dict(self.judgements) or {self.protocol: _judged_to_json(self)}
+        top = judgements.get(LEGACY) or judgements[self.protocol]  # readers before protocols read the top level
         return {
             "id": self.id,
             "output": self.output,
-            "relations": [{"label": r.label, "args": list(r.args)} for r in self.relations],
-            "parse_status": "ok" if not (self.unreadable or self.unknown_labels) else "partial",
-            "unreadable": self.unreadable,
-            "unknown_labels": self.unknown_labels,
+            **top,
+            "parse_status": "ok" if not (top["unreadable"] or top["unknown_labels"]) else "partial",
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "seconds": self.seconds,
-            "correct": list(self.correct),
-            "missed": list(self.missed),
-            "tp": self.tp,
-            "fp": self.fp,
-            "fn": self.fn,
+            **{name: block for name, block in judgements.items() if block is not top},
         }
 
     @classmethod
-    def from_json(cls, row: dict) -> "PredictionRecord":
+    def from_json(cls, row: dict, protocol: str | None = None) -> "PredictionRecord":
+        """A record from its JSON line, read under `protocol` (default: the study's where the line has it)."""
+        judgements = {LEGACY: _judged_block(row)}
+        judgements |= {name: _judged_block(row[name]) for name in PROTOCOLS if name != LEGACY and name in row}
+        protocol = protocol if protocol in judgements else (HEADLINE if HEADLINE in judgements else LEGACY)
         return cls(
             id=str(row["id"]),
             output=str(row["output"]),
-            relations=tuple(
-                ParsedRelation(str(r["label"]), tuple(str(a) for a in r["args"])) for r in row.get("relations", [])
-            ),
-            unreadable=int(row.get("unreadable", 0)),
-            unknown_labels=int(row.get("unknown_labels", 0)),
             input_tokens=int(row.get("input_tokens", 0)),
             output_tokens=int(row.get("output_tokens", 0)),
             seconds=float(row.get("seconds", 0.0)),
-            correct=tuple(bool(c) for c in row.get("correct", [])),
-            missed=tuple(row.get("missed", [])),
-            tp=int(row.get("tp", 0)),
-            fp=int(row.get("fp", 0)),
-            fn=int(row.get("fn", 0)),
+            protocol=protocol,
+            judgements=judgements,
+            **_judged_from_json(judgements[protocol]),
         )
+
+
+def judged_json(relations, unreadable: int, unknown_labels: int, verdict=None) -> dict:
+    """One protocol's block of a record: the relations read and, against a gold, their judgement."""
+    return {
+        "relations": [{"label": r.label, "args": list(r.args)} for r in relations],
+        "unreadable": unreadable,
+        "unknown_labels": unknown_labels,
+        "correct": list(verdict.correct) if verdict else [],
+        "missed": list(verdict.missed) if verdict else [],
+        "tp": verdict.tp if verdict else 0,
+        "fp": verdict.fp if verdict else 0,
+        "fn": verdict.fn if verdict else 0,
+    }
+
+
+def _judged_to_json(record: PredictionRecord) -> dict:
+    return judged_json(record.relations, record.unreadable, record.unknown_labels, record)
+
+
+def _judged_block(row: dict) -> dict:
+    """The JUDGED_FIELDS of a JSON object, typed, with the defaults of older run folders."""
+    return {
+        "relations": [
+            {"label": str(r["label"]), "args": [str(a) for a in r["args"]]} for r in row.get("relations", [])
+        ],
+        "unreadable": int(row.get("unreadable", 0)),
+        "unknown_labels": int(row.get("unknown_labels", 0)),
+        "correct": [bool(c) for c in row.get("correct", [])],
+        "missed": list(row.get("missed", [])),
+        "tp": int(row.get("tp", 0)),
+        "fp": int(row.get("fp", 0)),
+        "fn": int(row.get("fn", 0)),
+    }
+
+
+def _judged_from_json(block: dict) -> dict:
+    return {
+        "relations": tuple(ParsedRelation(r["label"], tuple(r["args"])) for r in block["relations"]),
+        "unreadable": block["unreadable"],
+        "unknown_labels": block["unknown_labels"],
+        "correct": tuple(block["correct"]),
+        "missed": tuple(block["missed"]),
+        "tp": block["tp"],
+        "fp": block["fp"],
+        "fn": block["fn"],
+    }
 
 
 @dataclass(frozen=True)
 class Run:
+    """A complete run folder, seen under one protocol: `metrics` and each record's judgement are that protocol's.
+
+    `scores` holds metrics.json's block of every protocol the run was scored with; `under()` switches.
+    """
+
     path: Path
     manifest: dict
     metrics: dict
     predictions: tuple[PredictionRecord, ...]
+    protocol: str = LEGACY
+    scores: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols this run was scored with (only the corrected one for runs written before protocols)."""
+        return tuple(name for name in PROTOCOLS if name in self.scores) or (self.protocol,)
+
+    @property
+    def before_protocols(self) -> bool:
+        """Written before protocols: read as the corrected protocol, the one such runs were scored with."""
+        return self.protocols == (LEGACY,)
+
+    def under(self, protocol: str) -> "Run | None":
+        """This run under `protocol`, or None when it was not scored with it."""
+        if protocol == self.protocol:
+            return self
+        if protocol not in self.scores:
+            return None
+        records = tuple(record.under(protocol) for record in self.predictions)
+        if any(record is None for record in records):
+            return None
+        return replace(self, metrics=self.scores[protocol], predictions=records, protocol=protocol)
 
 
 def run_name(model: str, dataset: str, split: str, setting: str = "zero-shot", seed: int | None = None) -> str:
@@ -170,13 +257,38 @@ def read_run(path: str | Path) -> Run:
         raise RunError(f"{path}: not a complete run: {state}.")
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        metrics = json.loads((path / METRICS).read_text(encoding="utf-8"))
+        scores, headline = metrics_by_protocol(json.loads((path / METRICS).read_text(encoding="utf-8")))
         predictions = tuple(
-            PredictionRecord.from_json(json.loads(line)) for _, line in iter_lines(path / PREDICTIONS) if line.strip()
+            PredictionRecord.from_json(json.loads(line), headline)
+            for _, line in iter_lines(path / PREDICTIONS)
+            if line.strip()
         )
-    except (OSError, ValueError, KeyError, TypeError, DataError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, DataError) as exc:
         raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
-    return Run(path=path, manifest=manifest, metrics=metrics, predictions=predictions)
+    if any(record.protocol != headline for record in predictions):
+        raise RunError(f"{path}: damaged run folder (predictions lack the {headline} protocol's judgement).")
+    return Run(path, manifest, scores[headline], predictions, headline, scores)
+
+
+def metrics_by_protocol(metrics: dict) -> tuple[dict[str, dict], str]:
+    """({protocol: metrics block}, headline protocol) from metrics.json, old (one flat block) or new.
+
+    Run folders written before protocols hold the corrected protocol's metrics at the top level.
+    """
+    if not isinstance(metrics, dict):
+        raise ValueError("metrics.json is not an object")
+    if "protocol" not in metrics:
+        return {LEGACY: metrics}, LEGACY
+    scores = {name: metrics[name] for name in PROTOCOLS if isinstance(metrics.get(name), dict)}
+    headline = metrics["protocol"]
+    if headline not in scores:
+        raise ValueError(f"metrics.json names the headline protocol {headline!r} but has no block for it")
+    return scores, headline
+
+
+def metrics_json(scores: Mapping[str, dict], extra: Mapping | None = None) -> dict:
+    """metrics.json: the headline protocol's name, one block per protocol, then `extra` (e.g. a training curve)."""
+    return {"protocol": HEADLINE, **scores, **(extra or {})}
 
 
 def read_partial(path: str | Path) -> list[PredictionRecord]:

@@ -22,20 +22,26 @@ from bre_core.results import (
     append_partial,
     finalize_run,
     is_complete,
+    judged_json,
+    metrics_json,
     read_partial,
     read_run,
     run_name,
 )
 from bre_core.schema import Document
 from bre_core.scoring import judge, score
-from bre_core.tasks import Task, get_task
+from bre_core.tasks import CORRECTED, HEADLINE, PROTOCOLS, Task, get_task
 
 log = logging.getLogger(__name__)
 PENDING = "manifest.pending.json"  # what an unfinished run is computing: a resume must compute the same
 
 
 def documents_hash(task: Task, documents: Sequence[Document]) -> str:
-    """A content hash of the inputs and gold, so runs over different data are never compared as the same."""
+    """A content hash of the inputs and gold, so runs over different data are never compared as the same.
+
+    It hashes the corrected protocol's view (as before protocols existed), so old and new runs still pair.
+    """
+    task = get_task(task.name)
     digest = hashlib.sha256()
     for document in documents:
         digest.update(json.dumps(task.example(document), sort_keys=True, ensure_ascii=False).encode("utf-8"))
@@ -156,7 +162,7 @@ def run_documents(
     generation_seconds = time.perf_counter() - generation_started
 
     records = [done[d.id] for d in documents]
-    result = score(task, documents, {r.id: r.parse_result() for r in records})
+    scores = score_records(task.name, documents, records)
     manifest = {
         **identity,
         **(extra_manifest or {}),
@@ -172,9 +178,17 @@ def run_documents(
             "output_tokens": sum(r.output_tokens for r in records),
         },
     }
-    finalize_run(folder, manifest, {**result.to_dict(), **(extra_metrics or {})}, records)
+    finalize_run(folder, manifest, metrics_json(scores, extra_metrics), records)
     (folder / PENDING).unlink(missing_ok=True)
-    log.info("%s: micro-F1 %.4f over %d documents -> %s", loaded.spec.name, result.micro.f1, len(documents), folder)
+    log.info(
+        "%s: micro-F1 %.4f (%s protocol; %.4f corrected) over %d documents -> %s",
+        loaded.spec.name,
+        scores[HEADLINE]["micro"]["f1"],
+        HEADLINE,
+        scores[CORRECTED.name]["micro"]["f1"],
+        len(documents),
+        folder,
+    )
     return read_run(folder)
 
 
@@ -210,27 +224,38 @@ def claim_folder(folder: Path, identity: dict) -> None:
     write_text_atomic(pending, json.dumps(identity, indent=2) + "\n")
 
 
-def prediction_record(
-    task: Task, document: Document | None, generation, record_id: str | None = None
-) -> PredictionRecord:
-    """A generation, parsed, and judged against the gold when there is a document (not for free text)."""
-    parse = task.parse(generation.text)
-    verdict = judge(task, document, parse) if document is not None else None
-    return PredictionRecord(
-        id=document.id if document is not None else record_id,
-        output=generation.text,
-        relations=parse.relations,
-        unreadable=parse.unreadable,
-        unknown_labels=parse.unknown_labels,
-        input_tokens=generation.input_tokens,
-        output_tokens=generation.output_tokens,
-        seconds=round(generation.seconds, 4),
-        **(
-            {"correct": verdict.correct, "missed": verdict.missed, "tp": verdict.tp, "fp": verdict.fp, "fn": verdict.fn}
-            if verdict
-            else {}
-        ),
+def prediction_record(task: Task, document: Document | None, generation, record_id: str | None = None) -> PredictionRecord:
+    """A generation, parsed and (when there is a document; not for free text) judged under every protocol.
+
+    The record is seen under the headline protocol; `record.under(name)` gives the others.
+    """
+    judgements = {}
+    for name in PROTOCOLS:
+        reader = get_task(task.name, name)
+        parse = reader.parse(generation.text)
+        verdict = judge(reader, document, parse) if document is not None else None
+        judgements[name] = judged_json(parse.relations, parse.unreadable, parse.unknown_labels, verdict)
+    return PredictionRecord.from_json(
+        {
+            "id": document.id if document is not None else record_id,
+            "output": generation.text,
+            "input_tokens": generation.input_tokens,
+            "output_tokens": generation.output_tokens,
+            "seconds": round(generation.seconds, 4),
+            **judgements[CORRECTED.name],
+            **{name: block for name, block in judgements.items() if name != CORRECTED.name},
+        }
     )
+
+
+def score_records(task_name: str, documents: Sequence[Document], records: Sequence[PredictionRecord]) -> dict:
+    """metrics.json's blocks: the records scored under every protocol, {protocol: Score.to_dict()}."""
+    blocks = {}
+    for name in PROTOCOLS:
+        task = get_task(task_name, name)
+        viewed = [record.under(name) for record in records]
+        blocks[name] = score(task, documents, {r.id: r.parse_result() for r in viewed}).to_dict()
+    return blocks
 
 
 def _environment(loaded) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -58,11 +59,6 @@ class Score:
         }
 
 
-def match(task: Task, document: Document, parse: ParseResult) -> tuple[set, set]:
-    """(gold keys, predicted keys) of one document under the task's matching rule."""
-    return task.gold_keys(document), task.prediction_keys(document, parse.relations)
-
-
 @dataclass(frozen=True)
 class Judgement:
     """One document's output against its gold: a flag per parsed relation, the gold it missed, its counts."""
@@ -71,7 +67,8 @@ class Judgement:
     missed: tuple[dict, ...]  # {"label", "args": names as the target writes them, "key": the scoring key as JSON}
     tp: int
     fp: int
-    fn: int
+    fn: int  # under the study's CDR rule this can be negative (two spellings of one pair are two TPs)
+    per_class: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False)  # the task's classes
 
 
 def key_to_json(key: tuple) -> list:
@@ -80,50 +77,80 @@ def key_to_json(key: tuple) -> list:
 
 
 def judge(task: Task, document: Document, parse: ParseResult) -> Judgement:
-    gold, predicted = match(task, document, parse)
-    correct = tuple(bool(task.prediction_keys(document, [relation]) & gold) for relation in parse.relations)
+    """Count one document under the task's protocol.
+
+    Each distinct prediction key is a true positive when it matches gold, else a false positive; the false
+    negatives of a class are its gold relations as the protocol counts them minus its true positives.
+    Per-class false positives count only predictions whose label is one of the task's classes.
+    """
+    gold = task.gold_counts(document)
+    match = task.matcher(document, gold)
+    hits: dict[tuple, frozenset] = {}
+    correct = []
+    for relation in parse.relations:
+        matched = match(relation)
+        hits.update(matched)
+        correct.append(any(matched.values()))
+    per_class = {label: [0, 0, 0] for label in task.classes}
+    fp = 0
+    for key, found in hits.items():
+        if not found:
+            fp += 1
+        if key[0] in per_class:
+            per_class[key[0]][0 if found else 1] += 1
+    for key, times in gold.items():
+        per_class[key[0]][2] += times
+    for counts in per_class.values():
+        counts[2] -= counts[0]
+    tp = sum(counts[0] for counts in per_class.values())
+    fn = sum(counts[2] for counts in per_class.values())
+    found_times = Counter(key for found in hits.values() for key in found)
     entities = document.entity_map()
     missed = []
-    for relation in task.distinct_relations(document):
+    for relation in task.counted_gold(document):
         key = task.gold_key(relation, entities)
-        if key not in predicted:
-            missed.append(
-                {
-                    "label": relation.label,
-                    "args": [task.argument(entities[a]) for a in relation.args],
-                    "key": key_to_json(key),
-                }
-            )
-    return Judgement(correct, tuple(missed), len(gold & predicted), len(predicted - gold), len(gold - predicted))
+        if found_times[key] > 0:
+            found_times[key] -= 1  # one annotation of it was found; a second one counts as missed
+            continue
+        missed.append(
+            {"label": relation.label, "args": [task.argument(entities[a]) for a in relation.args], "key": key_to_json(key)}
+        )
+    return Judgement(
+        tuple(correct), tuple(missed), tp, fp, fn, {label: tuple(counts) for label, counts in per_class.items()}
+    )
 
 
 def score(task: Task, documents: Sequence[Document], parses: Mapping[str, ParseResult]) -> Score:
-    """Score parsed generations against the distinct gold relations of `documents`.
+    """Score parsed generations against the gold relations of `documents` under the task's protocol.
 
     A document absent from `parses` counts as an empty output (all its gold relations are missed).
-    Per-class false positives count only predictions whose label is one of the task's classes;
-    micro counts every prediction, so unknown label words are false positives there.
+    Under the corrected protocol unknown label words are false positives in micro counts only; under the
+    study's they were dropped by the parser, so micro counts are sums over the classes, as its code has them.
     """
+    judged = [(parses.get(d.id), judge(task, d, parses.get(d.id) or _EMPTY)) for d in documents]
+    return score_judged(task, documents, judged)
+
+
+_EMPTY = ParseResult()
+
+
+def score_judged(
+    task: Task, documents: Sequence[Document], judged: Sequence[tuple[ParseResult | None, Judgement]]
+) -> Score:
+    """A Score from each document's parse (None: no prediction) and judgement, in document order."""
     per_class = {label: [0, 0, 0] for label in task.classes}
     per_document = np.zeros((len(documents), 3), dtype=np.int64)
     unreadable = unknown = missing = 0
-    empty = ParseResult()
-    for i, document in enumerate(documents):
-        parse = parses.get(document.id)
+    for i, (parse, verdict) in enumerate(judged):
         if parse is None:
             missing += 1
-            parse = empty
+            parse = _EMPTY
         unreadable += parse.unreadable
         unknown += parse.unknown_labels
-        gold, predicted = match(task, document, parse)
-        per_document[i] = (len(gold & predicted), len(predicted - gold), len(gold - predicted))
-        for key in gold & predicted:
-            per_class[key[0]][0] += 1
-        for key in predicted - gold:
-            if key[0] in per_class:
-                per_class[key[0]][1] += 1
-        for key in gold - predicted:
-            per_class[key[0]][2] += 1
+        per_document[i] = (verdict.tp, verdict.fp, verdict.fn)
+        for label, counts in verdict.per_class.items():
+            for j in range(3):
+                per_class[label][j] += counts[j]
     tp, fp, fn = (int(x) for x in per_document.sum(axis=0)) if len(documents) else (0, 0, 0)
     classes = {label: PRF.from_counts(*counts) for label, counts in per_class.items()}
     macro = sum(prf.f1 for prf in classes.values()) / len(classes) if classes else 0.0

@@ -17,5 +17,7 @@ class ChemProtTask(PairTask):
         "CPR:9": "substrate and/or product",
     }
     aliases = {"substrate": "CPR:9", "product": "CPR:9"}
-    # The study lower-cases mention strings and matches head, tail and class exactly.
+    # The study lower-cases mention strings, matches head, tail and class exactly, and de-duplicates the
+    # gold of each abstract on (head, tail, class) when it prepares the corpus.
     lowercase = True
+    study_keeps_duplicate_gold = False
