@@ -11,6 +11,8 @@ from pathlib import Path
 
 from bre_core.errors import BreError
 
+PROTOCOL_NAMES = ("study", "corrected")  # bre_core.tasks.PROTOCOLS, named here so that --help imports nothing
+
 _DATA_DIR_HELP = "folder holding the corpora (default: $BRE_DATA_DIR, else ./data)"
 
 
@@ -19,14 +21,26 @@ def _add_data_options(parser: argparse.ArgumentParser, *, split: bool) -> None:
     if split:
         parser.add_argument("--split", required=True, help="train, validation or test")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
-    parser.add_argument(
-        "--split-seed", type=int, default=42, help="seed of the validation split of DDI and DCE (default 42)"
-    )
+    _add_split_seed(parser)
     parser.add_argument(
         "--source",
         choices=("files", "hub"),
         default="files",
         help="read the official files in the data folder (default) or the Hugging Face hub",
+    )
+
+
+def _add_split_seed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--split-seed",
+        default="study",
+        help="validation split of DDI and DCE: 'study' (the study's own documents, default) or a seed N",
+    )
+
+
+def _add_protocol(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--protocol", choices=tuple(PROTOCOL_NAMES), default="study", help=f"{what} (default: study)"
     )
 
 
@@ -59,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score generated outputs against a split's gold relations")
     _add_data_options(score, split=True)
     score.add_argument("--predictions", required=True, help='JSON lines {"id": document id, "output": generated text}')
+    _add_protocol(score, "the study's scoring rules exactly, or the corrected ones (README: Scoring)")
     score.add_argument("--json", action="store_true", help="print one JSON object")
     score.set_defaults(handler=_score)
 
@@ -88,7 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--epochs", type=float, default=None, help="default: the study's for the model and setting")
     finetune.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     finetune.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
-    finetune.add_argument("--split-seed", type=int, default=42, help="seed of the validation split of DDI and DCE")
+    _add_split_seed(finetune)
+    finetune.add_argument(
+        "--targets",
+        choices=tuple(PROTOCOL_NAMES),
+        default="study",
+        help="training targets as the study wrote them (default) or corrected (README: Scoring)",
+    )
     finetune.add_argument("--out", required=True, help="folder of runs; this run goes in a sub-folder named after it")
     finetune.add_argument("--learning-rate", type=float, default=5e-5)
     finetune.add_argument("--effective-batch", type=int, default=32, help="documents per optimizer step")
@@ -146,6 +167,10 @@ def _check_names(args) -> None:
         check_dataset(args.dataset)
     if getattr(args, "split", None) is not None:
         check_split(args.split)
+    if getattr(args, "split_seed", None) is not None:
+        from bre_core.datasets.splits import check_split_seed
+
+        args.split_seed = check_split_seed(args.split_seed)
 
 
 # --- handlers -------------------------------------------------------------------------------------
@@ -158,13 +183,21 @@ def _data_stats(args) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    print(f"{stats['dataset']}: documents, distinct relations as scored, annotations, format ceiling")
-    print(f"{'split':<11} {'documents':>9} {'relations':>9} {'annotated':>9} {'ceiling F1':>10}  by label")
+    print(f"{stats['dataset']}: documents, distinct relations as scored, annotations, format ceiling (micro-F1)")
+    print(f"{'split':<11} {'documents':>9} {'relations':>9} {'annotated':>9} {'study':>7} {'corrected':>9}  by label")
     for split, row in stats["splits"].items():
         labels = ", ".join(f"{label} {count}" for label, count in row["by_label"].items())
+        ceiling = row["ceiling"]
         print(
             f"{split:<11} {row['documents']:>9} {row['relations']:>9} {row['annotated']:>9} "
-            f"{row['ceiling_f1']:>10.4f}  {labels}"
+            f"{ceiling['study']['f1']:>7.4f} {ceiling['corrected']['f1']:>9.4f}  {labels}"
+        )
+    print("ceiling: gold -> target (as `data export` writes it) -> parser -> score, under each protocol;")
+    for split, row in stats["splits"].items():
+        own = row["ceiling"]["study_targets"]
+        print(
+            f"  {split} with the study's own targets, study protocol: F1 {own['f1']:.4f} "
+            f"(TP {own['tp']}, FP {own['fp']}, FN {own['fn']})"
         )
     return 0
 
@@ -203,13 +236,14 @@ def _score(args) -> int:
 
     documents = load_documents(args.dataset, args.split, args.data_dir, source=args.source, split_seed=args.split_seed)
     outputs = read_predictions(Path(args.predictions), [document.id for document in documents])
-    result = score_outputs(get_task(args.dataset), documents, outputs)
+    result = score_outputs(get_task(args.dataset, args.protocol), documents, outputs)
     if args.json:
-        print(json.dumps({"dataset": args.dataset, "split": args.split, **result.to_dict()}, indent=2))
+        print(json.dumps({"dataset": args.dataset, "split": args.split, "protocol": args.protocol, **result.to_dict()}, indent=2))
         return 0
     micro = result.micro
     print(
-        f"{args.dataset} {args.split}: {result.documents} documents, {result.missing} without a prediction, "
+        f"{args.dataset} {args.split} ({args.protocol} protocol): {result.documents} documents, "
+        f"{result.missing} without a prediction, "
         f"{result.parse_failures} parse failures ({result.unreadable} unreadable, {result.unknown_labels} unknown labels)"
     )
     print(
@@ -250,23 +284,40 @@ def _evaluate(args) -> int:
         split_seed=args.split_seed,
         device=args.device,
     )
-    micro = run.metrics["micro"]
-    print(
-        f"{run.path}: micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f}, "
-        f"macro F1 {run.metrics['macro_f1']:.4f}, {run.metrics['parse_failures']} parse failures, "
-        f"{run.metrics['documents']} documents"
-    )
+    print(f"{run.path}: {run.metrics['documents']} documents")
+    _print_scores(run)
     return 0
+
+
+def _print_scores(run, what: str = "") -> None:
+    """One line per protocol the run was scored with, the headline first."""
+    for name in sorted(run.protocols, key=lambda p: p != run.protocol):
+        metrics = run.under(name).metrics
+        micro = metrics["micro"]
+        print(
+            f"  {what}{name:<9} micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f} "
+            f"(TP {micro['tp']}, FP {micro['fp']}, FN {micro['fn']}), macro F1 {metrics['macro_f1']:.4f}, "
+            f"{metrics['parse_failures']} parse failures"
+        )
 
 
 def _compare(args) -> int:
     from bre_core.results import read_run
-    from bre_core.run_sets import compare_runs
+    from bre_core.run_sets import compare_under_protocols
 
-    report = compare_runs(read_run(args.run_a), read_run(args.run_b), samples=args.samples, seed=args.seed)
+    report = compare_under_protocols(read_run(args.run_a), read_run(args.run_b), samples=args.samples, seed=args.seed)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    for note in report["notes"]:
+        print(f"note: {note}")
+    for name, protocol_report in report["by_protocol"].items():
+        print(f"--- {name} protocol")
+        _print_comparison(protocol_report)
+    return 0
+
+
+def _print_comparison(report: dict) -> None:
     a, b, agreement = report["a"], report["b"], report["agreement"]
     low, high = report["ci95"]
     print(f"{report['dataset']} {report['split']}, {agreement['documents']} documents")
@@ -284,7 +335,6 @@ def _compare(args) -> int:
         f"gold relations: found by both {agreement['gold_found_by_both']}, only A {agreement['gold_found_only_by_a']}, "
         f"only B {agreement['gold_found_only_by_b']}, missed by both {agreement['gold_missed_by_both']}"
     )
-    return 0
 
 
 def _finetune(args) -> int:
@@ -302,6 +352,7 @@ def _finetune(args) -> int:
         max_steps=args.max_steps,
         data_dir=args.data_dir,
         split_seed=args.split_seed,
+        targets=args.targets,
         learning_rate=args.learning_rate,
         effective_batch=args.effective_batch,
         micro_batch=args.micro_batch,
@@ -312,11 +363,8 @@ def _finetune(args) -> int:
     )
     if run is None:  # a non-main process of a distributed run: the main one reports
         return 0
-    micro = run.metrics["micro"]
-    print(
-        f"{run.path}: test micro P {micro['precision']:.4f} R {micro['recall']:.4f} F1 {micro['f1']:.4f}, "
-        f"macro F1 {run.metrics['macro_f1']:.4f}; checkpoint in {run.path / 'checkpoint'}"
-    )
+    print(f"{run.path}: checkpoint in {run.path / 'checkpoint'}")
+    _print_scores(run, "test ")
     return 0
 
 

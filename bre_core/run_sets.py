@@ -115,6 +115,24 @@ def runs_table(runs: list[Run]):
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
+def compare_under_protocols(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) -> dict:
+    """compare_runs under every protocol both runs were scored with: the headline's report at the top level,
+    {"by_protocol": {protocol: report}} and a note for each run read as corrected (written before protocols)."""
+    shared = [name for name in run_a.protocols if name in run_b.protocols]
+    if not shared:
+        raise RunError(f"{run_a.path} and {run_b.path} share no scoring protocol; score them again with evaluate.")
+    reports = {
+        name: compare_runs(run_a.under(name), run_b.under(name), samples=samples, seed=seed) for name in shared
+    }
+    headline = run_a.protocol if run_a.protocol in reports else shared[0]
+    notes = [
+        f"{run.path} was written before scoring protocols: read as the corrected protocol."
+        for run in (run_a, run_b)
+        if run.before_protocols
+    ]
+    return {**reports[headline], "by_protocol": reports, "notes": notes}
+
+
 def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) -> dict:
     """Micro-F1 of both runs, B - A with its paired bootstrap CI and randomisation p-value, and agreement counts.
 
@@ -155,7 +173,7 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
         agreement["b_more_correct"] += b.tp > a.tp
         missed_a = {json.dumps(m["key"]) for m in a.missed}
         missed_b = {json.dumps(m["key"]) for m in b.missed}
-        gold = a.tp + len(missed_a)  # found + missed, the same for both runs over the same gold
+        gold = a.tp + a.fn  # the gold as counted, the same for both runs over the same documents
         agreement["gold_found_by_both"] += gold - len(missed_a | missed_b)
         agreement["gold_found_only_by_a"] += len(missed_b - missed_a)
         agreement["gold_found_only_by_b"] += len(missed_a - missed_b)
@@ -175,6 +193,7 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
     return {
         "dataset": run_a.manifest["dataset"],
         "split": run_a.manifest["split"],
+        "protocol": run_a.protocol,
         "a": summary(run_a),
         "b": summary(run_b),
         "difference_b_minus_a": difference,

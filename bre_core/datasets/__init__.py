@@ -7,7 +7,7 @@ from types import ModuleType
 
 from bre_core.datasets import cdr, chemprot, dce, ddi
 from bre_core.datasets.files import resolve_data_dir
-from bre_core.datasets.splits import DEFAULT_SPLIT_SEED
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, STUDY_SPLIT, check_split_seed
 from bre_core.errors import UnknownNameError
 from bre_core.schema import Document
 
@@ -34,16 +34,18 @@ def load_documents(
     data_dir: str | os.PathLike | None = None,
     *,
     source: str = "files",
-    split_seed: int = DEFAULT_SPLIT_SEED,
+    split_seed: int | str = DEFAULT_SPLIT_SEED,
 ) -> list[Document]:
     """The documents of one split, in corpus order.
 
     source="files" reads the official release files under `data_dir` (else $BRE_DATA_DIR, else ./data);
     source="hub" reads the same corpus from the Hugging Face hub through `datasets`.
-    `split_seed` decides the validation split of DDI and DCE (ignored by corpora with an official one).
+    `split_seed` decides the validation split of DDI and DCE (ignored by corpora with an official one): an
+    integer seed, or "study" for the study's own validation documents.
     """
     module = DATASETS[check_dataset(dataset)]
     check_split(split)
+    split_seed = check_split_seed(split_seed)
     if source == "hub":
         from bre_core.datasets import hub  # imports `datasets` only when asked for
 
@@ -53,8 +55,8 @@ def load_documents(
     return module.load_split(resolve_data_dir(data_dir), split, split_seed)
 
 
-def split_seed_used(dataset: str, split_seed: int = DEFAULT_SPLIT_SEED) -> int | None:
-    """The seed that decides this corpus's train/validation split, or None where the split is official."""
+def split_seed_used(dataset: str, split_seed: int | str = DEFAULT_SPLIT_SEED) -> int | str | None:
+    """What decides this corpus's train/validation split (a seed, or "study"), or None where it is official."""
     return split_seed if DATASETS[check_dataset(dataset)].SEEDED_VALIDATION else None
 
 
@@ -69,6 +71,7 @@ __all__ = [
     "load_documents",
     "dataset_files",
     "split_seed_used",
+    "STUDY_SPLIT",
     "check_dataset",
     "check_split",
     "resolve_data_dir",

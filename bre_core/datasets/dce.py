@@ -25,10 +25,10 @@ def files() -> list[str]:
     return list(_FILES.values())
 
 
-def load_split(data_dir: Path, split: str, split_seed: int | None = DEFAULT_SPLIT_SEED) -> list[Document]:
+def load_split(data_dir: Path, split: str, split_seed: int | str | None = DEFAULT_SPLIT_SEED) -> list[Document]:
     source = "test" if split == "test" else "train"
     path = require_file(data_dir / _FILES[source], NAME, data_dir)
-    rows = seeded_split(list(iter_jsonl(path)), split, split_seed)
+    rows = seeded_split(list(iter_jsonl(path)), split, split_seed, NAME)
     return [document_from_row(row, split, path, line) for line, row in rows]
 
 

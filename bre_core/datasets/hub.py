@@ -88,7 +88,7 @@ HUB_SOURCES: dict[str, HubSource] = {
 # --- loading ---------------------------------------------------------------------------------------------
 
 
-def load_split(dataset: str, split: str, split_seed: int = DEFAULT_SPLIT_SEED) -> list[Document]:
+def load_split(dataset: str, split: str, split_seed: int | str = DEFAULT_SPLIT_SEED) -> list[Document]:
     """The documents of one split read from the hub, equal to what the local loader makes of the official files.
 
     The split's files are fetched with `huggingface_hub.snapshot_download` (so they stay in the hub cache for later
@@ -279,7 +279,7 @@ def documents_from_hub_rows(
     rows: Sequence[Mapping],
     *,
     config: str | None = None,
-    split_seed: int | None = DEFAULT_SPLIT_SEED,
+    split_seed: int | str | None = DEFAULT_SPLIT_SEED,
     origin: str | None = None,
 ) -> list[Document]:
     """The Documents of `split` from the rows of hub split `hub_split(dataset, split)`, in the local loader's order.
@@ -299,7 +299,7 @@ def documents_from_hub_rows(
     if dataset == "ddi":
         numbered.sort(key=lambda item: _ddi_order(item[1]))
     if source.seeded_validation:
-        numbered = seeded_split(numbered, split, split_seed)
+        numbered = seeded_split(numbered, split, split_seed, dataset)
     convert = _CONVERTERS[(dataset, config)]
     documents = []
     for number, row in numbered:
