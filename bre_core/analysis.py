@@ -12,35 +12,16 @@ import pandas as pd
 
 from bre_core.results import Run
 from bre_core.scoring import paired_bootstrap
+from bre_core.tasks import PROTOCOLS
 
 # One row per model, dataset, split and setting; the seeds of a setting are summarised, never mixed across splits.
 GROUP = ["model", "domain", "ift", "dataset", "split", "setting"]
-LEADERBOARD_COLUMNS = GROUP + [
-    "micro_f1",
-    "micro_f1_sd",
-    "macro_f1",
-    "macro_f1_sd",
-    "seeds",
-    "micro",
-    "macro",
-    "parse_failures",
-    "documents",
-]
-DIFFERENCE_COLUMNS = [
-    "pair",
-    "a",
-    "b",
-    "dataset",
-    "split",
-    "setting",
-    "seed",
-    "a_f1",
-    "b_f1",
-    "difference",
-    "low",
-    "high",
-    "documents",
-]
+LEADERBOARD_COLUMNS = GROUP + ["micro_f1", "micro_f1_sd", "macro_f1", "macro_f1_sd", "seeds", "micro", "macro"]
+# micro-F1 under each protocol, side by side, over the runs scored with it
+LEADERBOARD_COLUMNS += [c.format(name) for name in PROTOCOLS for c in ("micro_f1_{}", "micro_f1_{}_sd", "micro_{}")]
+LEADERBOARD_COLUMNS += ["recall_above_1", "parse_failures", "documents"]
+DIFFERENCE_COLUMNS = ["pair", "a", "b", "dataset", "split", "setting", "seed", "a_f1", "b_f1", "difference"]
+DIFFERENCE_COLUMNS += ["low", "high", "documents", "protocol"]
 CURVE_COLUMNS = ["model", "domain", "ift", "dataset", "split", "setting", "k", "micro_f1", "sd", "seeds"]
 CLASS_COLUMNS = GROUP + ["seed", "label", "precision", "recall", "f1", "tp", "fp", "fn", "support"]
 
@@ -96,10 +77,60 @@ def unique_runs(runs: Sequence[Run]) -> tuple[list[Run], list[str]]:
     return kept, warnings
 
 
+def seen_under(runs: Sequence[Run], protocol: str) -> tuple[list[Run], list[Run]]:
+    """(each run under `protocol`, the runs not scored with it): those stay as they are, i.e. under their
+    headline (the corrected protocol for runs written before protocols)."""
+    seen, kept = [], []
+    for run in runs:
+        under = run.under(protocol)
+        seen.append(under if under is not None else run)
+        if under is None:
+            kept.append(run)
+    return seen, kept
+
+
+def pair_protocol(run_a: Run, run_b: Run, protocol: str | None = None) -> str | None:
+    """The protocol a pair is compared under: `protocol` (default: A's) when both runs hold it, else the first
+    one both hold (a paired difference never mixes two protocols); None when they share none."""
+    wanted = protocol or run_a.protocol
+    if wanted in run_a.protocols and wanted in run_b.protocols:
+        return wanted
+    return next((name for name in run_a.protocols if name in run_b.protocols), None)
+
+
+def recall_above_1(runs: Sequence[Run]) -> list[tuple[Run, str, float]]:
+    """(run, protocol, recall) where a run's recall exceeds 1: the study's CDR matching counts two spellings of
+    one gold pair as two true positives, so its FN can go negative."""
+    found = []
+    for run in runs:
+        for name in run.protocols:
+            under = run.under(name)
+            recall = (under.metrics.get("micro") or {}).get("recall") if under is not None else None
+            if recall is not None and recall > 1:
+                found.append((run, name, recall))
+    return found
+
+
+def _format_counted(mean, sd, n: int, seeds: int) -> str:
+    """format_mean, saying n when fewer seeds than the row's have this number (runs without the protocol)."""
+    text = format_mean(mean, sd, n)
+    return f"{text} (n={n})" if text and n == 1 < seeds else text
+
+
 def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
-    """Runs (a runs_table) summarised over seeds: means, sample sd (ddof=1), seed count and readable 'mean ± sd (n)'."""
+    """Runs (a runs_table) summarised over seeds: means, sample sd (ddof=1), seed count and readable 'mean ± sd (n)'.
+
+    micro_f1 / macro_f1 are the table's own (one protocol per run); micro_f1_<protocol> summarise each protocol's
+    micro-F1 over the runs scored with it (empty for a row none of whose runs has it); recall_above_1 counts the
+    runs of a row whose recall under some protocol exceeds 1.
+    """
     if table.empty:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    table = table.assign(_above=(table[[f"recall_{name}" for name in PROTOCOLS]] > 1).any(axis=1))
+    by_protocol = {}
+    for name in PROTOCOLS:
+        column = f"micro_f1_{name}"
+        by_protocol |= {column: (column, "mean"), f"{column}_sd": (column, "std"), f"_n_{name}": (column, "count")}
     grouped = table.groupby(GROUP, dropna=False, sort=False)
     board = grouped.agg(
         micro_f1=("micro_f1", "mean"),
@@ -107,11 +138,17 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
         macro_f1=("macro_f1", "mean"),
         macro_f1_sd=("macro_f1", "std"),
         seeds=("micro_f1", "size"),
+        **by_protocol,
+        recall_above_1=("_above", "sum"),
         parse_failures=("parse_failures", "mean"),
         documents=("documents", "max"),
     ).reset_index()
     board["micro"] = [format_mean(*v) for v in zip(board.micro_f1, board.micro_f1_sd, board.seeds)]
     board["macro"] = [format_mean(*v) for v in zip(board.macro_f1, board.macro_f1_sd, board.seeds)]
+    for name in PROTOCOLS:
+        values = zip(board[f"micro_f1_{name}"], board[f"micro_f1_{name}_sd"], board[f"_n_{name}"], board.seeds)
+        board[f"micro_{name}"] = [_format_counted(*v) for v in values]
+    board["recall_above_1"] = board.recall_above_1.astype(int)
     board["_order"] = board.setting.map(setting_rank)
     board = board.sort_values(
         ["dataset", "split", "_order", "setting", "micro_f1", "model"], ascending=[True, True, True, True, False, True]
@@ -135,18 +172,21 @@ def pair_differences(
     settings: Iterable[str] | None = None,
     samples: int = 1000,
     seed: int = 0,
+    protocol: str | None = None,
 ) -> pd.DataFrame:
     """Micro-F1 of B − A for each [A, B] pair with runs on the same dataset, split, setting and seed.
 
-    The CI is the paired percentile bootstrap over documents (scoring.paired_bootstrap's numbers, `seed` fixed
-    so the chart is the same on every load). Full-data rows come first. Runs whose documents differ (another data
-    hash or document list) are not compared; they are listed in `frame.attrs["skipped"]`.
+    Both runs are seen under one protocol (pair_protocol: `protocol`, default A's, where both hold it); a pair
+    compared under another one is listed in `frame.attrs["notes"]`. The CI is the paired percentile bootstrap
+    over documents (scoring.paired_bootstrap's numbers, `seed` fixed so the chart is the same on every load).
+    Full-data rows come first. Runs whose documents differ (another data hash or document list) or that share
+    no protocol are not compared; they are listed in `frame.attrs["skipped"]`.
     """
     index = {}
     for run in runs:
         index.setdefault(identity(run), run)
     wanted = set(settings) if settings is not None else None
-    rows, skipped = [], []
+    rows, skipped, notes = [], [], []
     for order, (name_a, name_b) in enumerate(pairs):
         for (model, dataset, split, setting, run_seed), run_a in index.items():
             if model != name_a or (wanted is not None and setting not in wanted):
@@ -158,6 +198,13 @@ def pair_differences(
             if run_a.manifest.get("data_hash") != run_b.manifest.get("data_hash") or ids_a != ids_b:
                 skipped.append(f"{run_a.path} and {run_b.path} are over different documents; not compared.")
                 continue
+            used = pair_protocol(run_a, run_b, protocol)
+            if used is None:
+                skipped.append(f"{run_a.path} and {run_b.path} share no scoring protocol; not compared.")
+                continue
+            if used != (protocol or run_a.protocol):
+                notes.append(f"{run_a.name} and {run_b.name}: compared under the {used} protocol, the one both hold.")
+            run_a, run_b = run_a.under(used), run_b.under(used)
             counts_a = np.array([[p.tp, p.fp, p.fn] for p in run_a.predictions], dtype=np.int64).reshape(-1, 3)
             counts_b = np.array([[p.tp, p.fp, p.fn] for p in run_b.predictions], dtype=np.int64).reshape(-1, 3)
             difference, low, high = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
@@ -176,6 +223,7 @@ def pair_differences(
                     "low": low,
                     "high": high,
                     "documents": len(ids_a),
+                    "protocol": used,
                     "_pair": order,
                     "_setting": setting_rank(setting),
                 }
@@ -184,6 +232,7 @@ def pair_differences(
     frame = frame.sort_values(["_setting", "setting", "dataset", "split", "_pair", "seed"], na_position="last")
     frame = frame[DIFFERENCE_COLUMNS].reset_index(drop=True)
     frame.attrs["skipped"] = skipped
+    frame.attrs["notes"] = notes
     return frame
 
 

@@ -273,13 +273,15 @@ def read_run(path: str | Path) -> Run:
 def metrics_by_protocol(metrics: dict) -> tuple[dict[str, dict], str]:
     """({protocol: metrics block}, headline protocol) from metrics.json, old (one flat block) or new.
 
-    Run folders written before protocols hold the corrected protocol's metrics at the top level.
+    Run folders written before protocols hold the corrected protocol's metrics at the top level. Entries that
+    belong to no protocol (a finetuned run's validation curve) are given to every block.
     """
     if not isinstance(metrics, dict):
         raise ValueError("metrics.json is not an object")
     if "protocol" not in metrics:
         return {LEGACY: metrics}, LEGACY
-    scores = {name: metrics[name] for name in PROTOCOLS if isinstance(metrics.get(name), dict)}
+    shared = {key: value for key, value in metrics.items() if key not in PROTOCOLS and key != "protocol"}
+    scores = {name: {**metrics[name], **shared} for name in PROTOCOLS if isinstance(metrics.get(name), dict)}
     headline = metrics["protocol"]
     if headline not in scores:
         raise ValueError(f"metrics.json names the headline protocol {headline!r} but has no block for it")

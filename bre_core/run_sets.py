@@ -84,12 +84,23 @@ def _signature(folder: Path) -> tuple:
 
 
 def runs_table(runs: list[Run]):
-    """One row per run: the model's metadata, dataset, setting, seed and scores (a pandas DataFrame)."""
+    """One row per run: the model's metadata, dataset, setting, seed and scores (a pandas DataFrame).
+
+    micro_f1, macro_f1, precision and recall are those of the protocol each run is seen under (`protocol`);
+    micro_f1_<name> and recall_<name> those of every protocol, empty where a run was not scored with it.
+    """
     import pandas as pd
+
+    from bre_core.tasks import PROTOCOLS
 
     rows = []
     for run in runs:
         model, micro = run.manifest.get("model", {}), run.metrics.get("micro", {})
+        scores = dict(run.scores) or {run.protocol: run.metrics}
+        by_protocol = {}
+        for name in PROTOCOLS:
+            block = (scores.get(name) or {}).get("micro") or {}
+            by_protocol |= {f"micro_f1_{name}": block.get("f1"), f"recall_{name}": block.get("recall")}
         rows.append(
             {
                 "run": run.name,
@@ -109,10 +120,13 @@ def runs_table(runs: list[Run]):
                 "recall": micro.get("recall"),
                 "parse_failures": run.metrics.get("parse_failures"),
                 "documents": run.metrics.get("documents"),
+                "protocol": run.protocol,
+                **by_protocol,
                 "path": str(run.path),
             }
         )
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    columns = RUN_COLUMNS[:-1] + ["protocol", *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall")), "path"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def compare_under_protocols(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) -> dict:

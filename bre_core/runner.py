@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bre_core import __version__
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
-from bre_core.datasets import load_documents, split_seed_used
+from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError, RunError
 from bre_core.results import (
     PredictionRecord,
@@ -58,7 +58,7 @@ def evaluate(
     limit: int | None = None,
     batch_size: int | None = None,
     max_new_tokens: int | None = None,
-    split_seed: int = 42,
+    split_seed: int | str = STUDY_SPLIT,
     models_file: ModelsFile | None = None,
     loaded=None,
     device=None,

@@ -40,11 +40,22 @@ def test_stats_reads_bre_data_dir(fixture_data, monkeypatch, capsys):
 
 
 def test_stats_table_on_real_corpus(shared_data):
-    result = run_cli("data", "stats", "--dataset", "dce", "--data-dir", shared_data)
+    result = run_cli("data", "stats", "--dataset", "dce", "--data-dir", shared_data, "--split-seed", "42")
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[2:]}
     assert rows["test"][1:4] == ["272", "209", "209"]
     assert rows["train"][1] == "1090" and rows["validation"][1] == "272"
+
+
+def test_stats_default_to_the_studys_validation_split(shared_data):
+    # PAPER.md: the study's DCE validation split has 273 of the 1,362 training sentences, DDI 143 of 714 documents.
+    for dataset, sizes in (("dce", ("1089", "273")), ("ddi", ("571", "143"))):
+        result = run_cli("data", "stats", "--dataset", dataset, "--data-dir", shared_data)
+        assert result.returncode == 0, result.stderr
+        rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[2:5]}
+        assert (rows["train"][1], rows["validation"][1]) == sizes
+    stats = json.loads(run_cli("data", "stats", "--dataset", "ddi", "--data-dir", shared_data, "--json").stdout)
+    assert stats["split_seed"] == "study"
 
 
 def test_export_writes_one_line_per_document(fixture_data, tmp_path, capsys):

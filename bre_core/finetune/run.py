@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bre_core.atomic import write_text_atomic
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
-from bre_core.datasets import load_documents, split_seed_used
+from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError
 from bre_core.finetune.checkpoints import (
     MARKER,
@@ -25,7 +25,7 @@ from bre_core.finetune.validation import BestCheckpoint, read_curve
 from bre_core.results import Run, run_name
 from bre_core.runner import claim_folder, documents_hash, finished_run, run_documents
 from bre_core.scoring import score
-from bre_core.tasks import get_task
+from bre_core.tasks import HEADLINE, get_task
 
 log = logging.getLogger(__name__)
 FULL_DATA_EPOCHS = 30
@@ -42,7 +42,8 @@ def finetune(
     epochs: float | None = None,
     max_steps: int | None = None,
     data_dir=None,
-    split_seed: int = 42,
+    split_seed: int | str = STUDY_SPLIT,
+    targets: str = HEADLINE,
     models_file: ModelsFile | None = None,
     learning_rate: float = 5e-5,
     effective_batch: int = 32,
@@ -62,14 +63,15 @@ def finetune(
     The run folder is `out/MODEL__DATASET__test__SETTING__seedS`: the run files, `checkpoint/` (model and
     tokenizer, usable as a models.yaml `path:` or `evaluate --model`) and, while training, `trainer/` (the
     Trainer's state, from which an interrupted run resumes). Returns the run; None in the non-main processes
-    of a distributed run.
+    of a distributed run. `targets` writes the training targets as the study did ("study": CDR names by max(),
+    repeated sentences, the DCE double space) or corrected; validation selects on the headline protocol's micro-F1.
     """
     from bre_core.models import default_max_new_tokens
 
     plan = parse_setting(setting)
     spec = model if isinstance(model, ModelSpec) else resolve_model(model, models_file)
     seed = seed if seed is not None else (0 if plan.few_shot else 42)
-    task = get_task(dataset)
+    task = get_task(dataset, HEADLINE, targets)
     train = load_documents(dataset, "train", data_dir, split_seed=split_seed)
     if plan.few_shot:
         train = few_shot_sample(train, plan.k, seed)
@@ -87,6 +89,8 @@ def finetune(
         "warmup": warmup,
         "optimizer": "adamw, linear decay",
         "eval_from_epoch": None if plan.few_shot else eval_from_epoch,
+        "targets": task.targets.name,
+        "selection_protocol": task.protocol.name if not plan.few_shot else None,
         "train_documents": len(train),
         "train_hash": hashlib.sha256("\n".join(d.id for d in train).encode()).hexdigest(),
     }
