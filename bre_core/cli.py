@@ -16,18 +16,20 @@ PROTOCOL_NAMES = ("study", "corrected")  # bre_core.tasks.PROTOCOLS, named here 
 _DATA_DIR_HELP = "folder holding the corpora (default: $BRE_DATA_DIR, else ./data)"
 
 
-def _add_data_options(parser: argparse.ArgumentParser, *, split: bool) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, *, split: bool, hub: bool = True) -> None:
+    """--dataset, --split, --data-dir, --split-seed and (where the command can read the hub) --source."""
     parser.add_argument("--dataset", required=True, help="cdr, chemprot, ddi or dce")
     if split:
         parser.add_argument("--split", required=True, help="train, validation or test")
     parser.add_argument("--data-dir", default=None, help=_DATA_DIR_HELP)
     _add_split_seed(parser)
-    parser.add_argument(
-        "--source",
-        choices=("files", "hub"),
-        default="files",
-        help="read the official files in the data folder (default) or the Hugging Face hub",
-    )
+    if hub:
+        parser.add_argument(
+            "--source",
+            choices=("files", "hub"),
+            default="files",
+            help="read the official files in the data folder (default) or the Hugging Face hub",
+        )
 
 
 def _add_split_seed(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="generate with a model on a split and write a run folder")
     evaluate.add_argument("--model", required=True, help="a models.yaml name, or the folder of a saved model")
-    _add_data_options(evaluate, split=True)
+    _add_data_options(evaluate, split=True, hub=False)  # it records the files' content hash
     evaluate.add_argument("--out", required=True, help="folder of runs; the run goes in a sub-folder named after it")
     evaluate.add_argument("--limit", type=int, default=None, help="only the first N documents")
     evaluate.add_argument(
@@ -263,22 +265,20 @@ def _model_spec(args):
 
 
 def _evaluate(args) -> int:
-    if args.source != "files":
-        print("error: evaluate reads the corpus files (--source files)", file=sys.stderr)
-        return 2
     spec = _model_spec(args)
 
     from bre_core.runner import evaluate
+
+    from bre_core.settings import DecodingSettings
 
     run = evaluate(
         spec,
         args.dataset,
         args.split,
         args.out,
+        decoding=DecodingSettings(args.max_new_tokens, args.batch_size),
         data_dir=args.data_dir,
         limit=args.limit,
-        batch_size=args.batch_size,
-        max_new_tokens=args.max_new_tokens,
         split_seed=args.split_seed,
         device=args.device,
     )
@@ -339,25 +339,23 @@ def _finetune(args) -> int:
     spec = _model_spec(args)
 
     from bre_core.finetune import finetune
+    from bre_core.settings import TrainingSettings
 
-    run = finetune(
-        spec,
-        args.dataset,
-        args.setting,
-        args.out,
+    training = TrainingSettings(
+        setting=args.setting,
         seed=args.seed,
         epochs=args.epochs,
         max_steps=args.max_steps,
-        data_dir=args.data_dir,
-        split_seed=args.split_seed,
-        targets=args.targets,
         learning_rate=args.learning_rate,
         effective_batch=args.effective_batch,
         micro_batch=args.micro_batch,
         gradient_checkpointing=args.gradient_checkpointing,
         eval_from_epoch=args.eval_from_epoch,
-        device=args.device,
         deepspeed=args.deepspeed,
+        targets=args.targets,
+    )
+    run = finetune(
+        spec, args.dataset, args.out, training, data_dir=args.data_dir, split_seed=args.split_seed, device=args.device
     )
     if run is None:  # a non-main process of a distributed run: the main one reports
         return 0

@@ -30,6 +30,7 @@ from bre_core.results import (
 )
 from bre_core.schema import Document
 from bre_core.scoring import judge, score
+from bre_core.settings import DecodingSettings
 from bre_core.tasks import CORRECTED, HEADLINE, PROTOCOLS, Task, get_task
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,9 @@ def evaluate(
     split: str,
     out: str | Path,
     *,
+    decoding: DecodingSettings = DecodingSettings(),
     data_dir=None,
     limit: int | None = None,
-    batch_size: int | None = None,
-    max_new_tokens: int | None = None,
     split_seed: int | str = STUDY_SPLIT,
     models_file: ModelsFile | None = None,
     loaded=None,
@@ -79,7 +79,7 @@ def evaluate(
         if limit < 1:
             raise BreError(f"--limit must be at least 1, got {limit}")
         documents = documents[:limit]
-    max_new_tokens = max_new_tokens or default_max_new_tokens(spec)
+    max_new_tokens = decoding.max_new_tokens or default_max_new_tokens(spec)
     setting = "zero-shot" if limit is None else f"zero-shot-first{limit}"
     folder = Path(out) / run_name(Path(spec.name).name, dataset, split, setting)
     identity = {
@@ -102,8 +102,7 @@ def evaluate(
         task,
         documents,
         lambda: loaded or load_model(spec, device=device),
-        batch_size=batch_size,
-        max_new_tokens=max_new_tokens,
+        decoding=DecodingSettings(max_new_tokens, decoding.batch_size),
         chunk_size=chunk_size,
         progress=progress,
         description=f"{spec.name} on {dataset} {split}",
@@ -117,8 +116,7 @@ def run_documents(
     documents: Sequence[Document],
     load,
     *,
-    batch_size: int | None,
-    max_new_tokens: int,
+    decoding: DecodingSettings,
     chunk_size: int | None = None,
     progress: bool = True,
     description: str = "generating",
@@ -127,7 +125,8 @@ def run_documents(
 ) -> Run:
     """Generate for `documents` into the run folder `folder` (resuming what it holds), score, and finalise it.
 
-    `identity` is what the run computes (a resume must compute the same); `load()` gives the LoadedModel,
+    `identity` is what the run computes (a resume must compute the same); `decoding` has its output budget
+    resolved (an int); `load()` gives the LoadedModel,
     called before the folder is made so that a model that cannot load leaves nothing behind.
     """
     from tqdm.auto import tqdm
@@ -145,8 +144,7 @@ def run_documents(
         log.info(
             "resuming %s: %d of %d documents already done", folder.name, len(documents) - len(todo), len(documents)
         )
-    # Small batches on a CPU, large on a GPU, where batch 1 is launch-bound (bench/RESULTS.md).
-    batch_size = batch_size or (64 if loaded.device.type == "cuda" else 16)
+    batch_size, max_new_tokens = decoding.batch_for(loaded.device.type), decoding.max_new_tokens
     chunk_size = chunk_size or max(64, batch_size * 4)
     generation_started = time.perf_counter()
     with tqdm(

@@ -16,6 +16,7 @@ from bre_core.config import ModelSpec
 from bre_core.datasets import load_documents
 from bre_core.datasets.chemprot import split_files
 from bre_core.errors import BreError
+from bre_core.settings import DecodingSettings, TrainingSettings
 from bre_core.finetune import finetune
 from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_marker, save_checkpoint
 from bre_core.finetune.data import IGNORE, Collator, encode, few_shot_sample, parse_setting
@@ -86,7 +87,9 @@ def train(spec, data, out, **options):
         "device": "cpu",
         **options,
     }
-    return finetune(spec, "chemprot", settings.pop("setting"), out, data_dir=data, **settings)
+    decoding = DecodingSettings(max_new_tokens=settings.pop("max_new_tokens"))
+    run_options = {key: settings.pop(key) for key in ("progress", "device", "callbacks") if key in settings}
+    return finetune(spec, "chemprot", out, TrainingSettings(**settings), decoding, data_dir=data, **run_options)
 
 
 def test_a_tiny_model_learns_the_documents_end_to_end(t5, corpus, tmp_path):
@@ -104,7 +107,7 @@ def test_a_tiny_model_learns_the_documents_end_to_end(t5, corpus, tmp_path):
     from bre_core.runner import evaluate
 
     again = evaluate(
-        str(checkpoint), "chemprot", "test", tmp_path / "eval", data_dir=data, max_new_tokens=48, progress=False
+        str(checkpoint), "chemprot", "test", tmp_path / "eval", data_dir=data, decoding=DecodingSettings(48), progress=False
     )
     assert [p.output for p in again.predictions] == [p.output for p in run.predictions]
 
@@ -155,7 +158,7 @@ def test_decoder_only_loss_is_on_the_target_only(tmp_path, fixture_data):
 
 
 def test_best_checkpoint_is_the_best_validation_epoch(t5, corpus, tmp_path, monkeypatch):
-    import bre_core.finetune.run as run_module
+    import bre_core.finetune.train as run_module
 
     scores = iter([0.2, 0.6, 0.4])
     monkeypatch.setattr(

@@ -11,6 +11,7 @@ from bre_core.models.generation import Generation
 from bre_core.results import finalize_run, metrics_json, read_run
 from bre_core.runner import documents_hash, evaluate, prediction_record, score_records
 from bre_core.scoring import score_outputs
+from bre_core.settings import DecodingSettings
 from bre_core.tasks import get_task
 
 # ddi test fixture: Lithium_ddi's gold lists (Diuretics, lithium, MECHANISM) twice; Water_ddi has none.
@@ -85,7 +86,9 @@ def test_compare_reports_each_protocol(fixture_data, tmp_path, capsys):
 
 def test_evaluate_scores_under_both_protocols(fixture_data, tmp_path, capsys):
     spec = build_tiny_model("t5", tmp_path / "tiny-t5")
-    run = evaluate(spec, "ddi", "test", tmp_path / "runs", data_dir=fixture_data, max_new_tokens=6, progress=False)
+    run = evaluate(
+        spec, "ddi", "test", tmp_path / "runs", decoding=DecodingSettings(6), data_dir=fixture_data, progress=False
+    )
     assert run.protocols == ("study", "corrected") and run.manifest["split_seed"] == "study"
     documents = load_documents("ddi", "test", fixture_data)
     for protocol in ("study", "corrected"):

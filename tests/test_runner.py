@@ -13,6 +13,7 @@ from bre_core.models import ModelCache
 from bre_core.results import MANIFEST, PARTIAL, read_partial, read_run
 from bre_core.run_sets import compare_runs
 from bre_core.runner import evaluate
+from bre_core.settings import DecodingSettings
 from bre_core.side_by_side import compare
 from bre_core.tasks import get_task
 
@@ -27,9 +28,9 @@ def gpt2(tmp_path_factory) -> ModelSpec:
     return build_tiny_model("gpt2", tmp_path_factory.mktemp("tiny-gpt2"))
 
 
-def run_eval(spec, out, data, **options):
-    options = {"max_new_tokens": 12, "progress": False, **options}
-    return evaluate(spec, "chemprot", "train", out, data_dir=data, **options)
+def run_eval(spec, out, data, max_new_tokens=12, **options):
+    options = {"progress": False, **options}
+    return evaluate(spec, "chemprot", "train", out, decoding=DecodingSettings(max_new_tokens), data_dir=data, **options)
 
 
 def test_evaluate_writes_a_run_that_rescoring_reproduces(t5, fixture_data, tmp_path, capsys):
@@ -82,7 +83,7 @@ def test_complete_run_is_not_recomputed(t5, fixture_data, tmp_path, monkeypatch)
 
 
 def test_interrupted_run_resumes_without_recomputing(t5, tmp_path, shared_data, monkeypatch):
-    options = {"data_dir": shared_data, "limit": 10, "max_new_tokens": 8, "progress": False}
+    options = {"data_dir": shared_data, "limit": 10, "decoding": DecodingSettings(8), "progress": False}
     reference = evaluate(t5, "dce", "test", tmp_path / "reference", **options)
     real_generate = bre_core.models.generate
     calls: list[list[str]] = []  # the sources of each generate call
@@ -143,7 +144,9 @@ def test_compare_two_runs(t5, gpt2, fixture_data, tmp_path, capsys):
 
 def test_compare_refuses_runs_over_different_documents(t5, fixture_data, tmp_path, capsys):
     a = run_eval(t5, tmp_path, fixture_data)
-    b = evaluate(t5, "chemprot", "validation", tmp_path, data_dir=fixture_data, max_new_tokens=12, progress=False)
+    b = evaluate(
+        t5, "chemprot", "validation", tmp_path, data_dir=fixture_data, decoding=DecodingSettings(12), progress=False
+    )
     with pytest.raises(RunError, match="different documents"):
         compare_runs(a, b)
     assert main(["compare", str(a.path), str(b.path)]) == 2

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from bre_core.errors import BreError
 from bre_core.schema import Document
+from bre_core.settings import SEQ2SEQ_MAX_TOKENS
 from bre_core.tasks import Task
 
-SEQ2SEQ_MAX_TOKENS = 512  # the study truncates encoder-decoder sources and targets at 512 tokens
 IGNORE = -100  # label positions the loss skips
 
 

@@ -12,10 +12,10 @@ import torch
 from bre_core.config import ModelSpec
 from bre_core.errors import BreError, SourceTooLongError
 from bre_core.models.loading import LoadedModel, neutralize_generation_config
+from bre_core.settings import SEQ2SEQ_MAX_TOKENS
 
 log = logging.getLogger(__name__)
 
-SEQ2SEQ_SOURCE_TOKENS = 512  # the study's source truncation for encoder-decoders
 OUTPUT_BUDGET = {"seq2seq": 512, "causal": 1024}  # the study's output budgets (PAPER.md, "Training protocol")
 
 
@@ -51,7 +51,7 @@ def source_token_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
     half the context, and generation stops where the context ends.
     """
     if loaded.is_seq2seq:
-        return SEQ2SEQ_SOURCE_TOKENS
+        return SEQ2SEQ_MAX_TOKENS
     context = context_length(loaded)
     if context is None:
         return 2**31
