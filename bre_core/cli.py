@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 from bre_core.errors import BreError
@@ -365,6 +366,52 @@ def _finetune(args) -> int:
 
 
 def _grid(args) -> int:
-    from bre_core.experiments import grid_command
+    from bre_core.experiments import plan_grid, run_grid
 
-    return grid_command(args)
+    runs = plan_grid(args.spec, out=args.out, data_dir=args.data_dir, only=args.only)
+    if args.print_commands:
+        todo = [run for run in runs if run.status() != "done"]
+        for run in todo:
+            print(run.command)
+        print(f"# {len(todo)} commands from {args.spec} ({len(runs) - len(todo)} runs complete already)", file=sys.stderr)
+        return 0
+    if args.dry_run:
+        return _grid_dry_run(runs, args.spec)
+    try:
+        result = run_grid(runs, report=lambda line: print(line, flush=True))
+    except KeyboardInterrupt as interrupt:
+        _grid_summary(interrupt.grid_result)
+        raise
+    _grid_summary(result)
+    return 1 if result.failed else 0
+
+
+def _grid_dry_run(runs, spec: str) -> int:
+    from bre_core.experiments import format_number, grid_counts
+
+    counts = grid_counts(runs)
+    print(f"{'status':<8} {'kind':<9} {'model':<17} {'dataset':<9} {'setting':<9} {'seed':>4} {'epochs':>6}  run")
+    for run, status in zip(runs, counts.statuses):
+        seed = "" if run.seed is None else str(run.seed)
+        epochs = "" if run.epochs is None else format_number(run.epochs)
+        print(
+            f"{status:<8} {run.kind:<9} {run.model:<17} {run.dataset:<9} {run.setting:<9} {seed:>4} {epochs:>6}  "
+            f"{run.name}"
+        )
+    by_setting = ", ".join(f"{setting} {n}" for setting, n in counts.finetune_by_setting.items())
+    status = Counter(counts.statuses)
+    print(f"{spec}: {len(runs)} runs in {', '.join(counts.folders)}")
+    print(f"finetuning runs: {sum(counts.finetune_by_setting.values())}" + (f" ({by_setting})" if by_setting else ""))
+    print(f"evaluation runs: {counts.evaluations}")
+    print(f"done {status['done']}, partial {status['partial']}, pending {status['pending']}")
+    return 0
+
+
+def _grid_summary(result) -> None:
+    head = "grid interrupted" if result.interrupted else "grid finished"
+    print(
+        f"{head}: {len(result.done)} done, {len(result.failed)} failed, {result.skipped} skipped (complete already)",
+        flush=True,
+    )
+    for name, why in result.failed:
+        print(f"  failed: {name} ({why})", flush=True)
