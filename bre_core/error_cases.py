@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from bre_core.atomic import write_text_atomic
-from bre_core.errors import BreError, RunError
-from bre_core.results import PredictionRecord, Run
+from bre_core.errors import BreError, RunError, UnknownNameError
+from bre_core.results import PredictionRecord, Run, has_judgement, on_shared_protocol, with_judgement
 from bre_core.schema import Document
 from bre_core.scoring import key_to_json
 from bre_core.tasks import Task, get_task
@@ -27,35 +28,39 @@ RUN_COLUMNS = ["class", "relation", "outcome"]
 MISSED, SPURIOUS = "missed", "spurious"
 
 
-def _json(key: Sequence) -> str:
-    return json.dumps(list(key))
+def key_text(key: tuple) -> str:
+    """A scoring key as the JSON text the cases table and its exports show."""
+    return json.dumps(key_to_json(key))
 
 
 @dataclass(frozen=True)
 class Predicted:
-    """One parsed relation of a run, judged: its text, its scoring keys (JSON) and its stored correct flag."""
+    """One parsed relation of a run as scoring judged it: its text, its scoring keys and whether it is correct."""
 
     label: str
     text: str
-    keys: tuple[str, ...]
+    keys: tuple[tuple, ...]
     correct: bool
 
 
 @dataclass(frozen=True)
 class Judged:
-    """One document as both runs see it: gold {key: (label, text)}, the gold keys each run found, its relations."""
+    """One document as both runs see it: gold {key: (label, text)}, how many annotations of each key are counted
+    and how many each run found (more than one only where the study counts a relation annotated twice)."""
 
     id: str
-    gold: dict[str, tuple[str, str]]
-    found_a: frozenset[str]
-    found_b: frozenset[str]
+    gold: dict[tuple, tuple[str, str]]
+    counted: Counter
+    found_a: Counter
+    found_b: Counter
     a: tuple[Predicted, ...]
     b: tuple[Predicted, ...]
 
-
-def relation_text(task: Task, args: Iterable[str]) -> str:
-    """'head → tail' for pair tasks; the drug set for DCE, whose relations are sets."""
-    return "{" + ", ".join(args) + "}" if task.name == "dce" else " → ".join(args)
+    def annotations(self) -> Iterator[tuple[tuple, str, str, bool, bool]]:
+        """Each counted gold annotation: (key, label, text, found by A, found by B)."""
+        for key, (label, text) in self.gold.items():
+            for i in range(self.counted[key]):
+                yield key, label, text, i < self.found_a[key], i < self.found_b[key]
 
 
 def comparable(run_a: Run, run_b: Run) -> bool:
@@ -90,77 +95,66 @@ def load_matching_documents(run: Run, data_dir=None) -> tuple[list[Document] | N
     return chosen, ""
 
 
-def _exact_without_corpus(task: Task) -> bool:
-    """Whether a relation's scoring key follows from its text alone (all but CDR, whose keys are concepts)."""
-    return type(task).prediction_key is not Task.prediction_key
-
-
-def _fallback_key(task: Task, relation, correct: bool, missed_by_names: dict) -> str:
-    if _exact_without_corpus(task):
-        return _json(key_to_json(task.prediction_key(relation)))
-    # CDR without the corpus: a correct relation is matched to a gold one that a run missed by its names,
-    # anything else is keyed by its text.
-    names = tuple(normalize_space(a).lower() for a in relation.args)
-    if correct and names in missed_by_names:
-        return missed_by_names[names]
-    return _json([relation.label, *("text:" + a for a in relation.args)])
-
-
-def _predicted(task: Task, record: PredictionRecord, document: Document | None, gold, missed_by_names) -> list:
-    flags = record.correct if len(record.correct) == len(record.relations) else None
-    out = []
-    for i, relation in enumerate(record.relations):
-        if document is not None:
-            keys = tuple(sorted(_json(key_to_json(k)) for k in task.prediction_keys(document, [relation])))
-        else:
-            keys = (_fallback_key(task, relation, bool(flags and flags[i]), missed_by_names),)
-        correct = flags[i] if flags else bool(set(keys) & set(gold))
-        out.append(Predicted(relation.label, relation_text(task, relation.args), keys, correct))
-    return out
+def _predicted(task: Task, record: PredictionRecord) -> tuple[Predicted, ...]:
+    return tuple(
+        Predicted(relation.label, task.relation_text(relation.args), keys, bool(matched))
+        for relation, keys, matched in zip(record.relations, record.keys, record.matched)
+    )
 
 
 def _judge(task: Task, a: PredictionRecord, b: PredictionRecord | None, document: Document | None) -> Judged:
     records = [r for r in (a, b) if r is not None]
-    gold: dict[str, tuple[str, str]] = {}
-    if document is not None:  # the scoring keys, recomputed as scoring does
-        entities = document.entity_map()
-        for relation in task.distinct_relations(document):
-            key = _json(key_to_json(task.gold_key(relation, entities)))
-            gold[key] = (relation.label, relation_text(task, (task.argument(entities[x]) for x in relation.args)))
-        judged = [_predicted(task, r, document, gold, {}) for r in records]
-        found = [frozenset(gold) & {k for p in relations for k in p.keys} for relations in judged]
-    else:
-        found, judged = _from_records(task, records, gold)
-    found_b, relations_b = (found[1], tuple(judged[1])) if b is not None else (frozenset(), ())
-    return Judged(a.id, gold, found[0], found_b, tuple(judged[0]), relations_b)
+    if document is None and not all(has_judgement(r) for r in records):
+        return _judge_old_records(task, records)
+    records = [with_judgement(r, task, document) for r in records]
+    gold: dict[tuple, tuple[str, str]] = {}
+    for record in records:
+        for entry in sorted((*record.found, *record.missed), key=lambda entry: entry.get("at", 0)):
+            gold.setdefault(entry["key"], (entry["label"], task.relation_text(entry["args"])))
+    found = [record.gold_found() for record in records]
+    judged = [_predicted(task, record) for record in records]
+    found_b, relations_b = (found[1], judged[1]) if b is not None else (Counter(), ())
+    return Judged(a.id, gold, records[0].gold_counted(), found[0], found_b, judged[0], relations_b)
 
 
-def _from_records(task: Task, records: list[PredictionRecord], gold: dict) -> tuple[list, list]:
-    # Without the corpus: the gold is what either run missed, plus what neither missed (found by both),
-    # which only the runs' correct relations show.
-    missed = [{_json(m["key"]) for m in r.missed} for r in records]
+def _judge_old_records(task: Task, records: list[PredictionRecord]) -> Judged:
+    """Runs written before records kept their keys, without the corpus: the gold is what either run missed, plus
+    what neither missed (found by both), which only the runs' correct relations show; approximate for CDR."""
+    missed = [{m["key"] for m in r.missed} for r in records]
     every_missed = [m for r in records for m in r.missed]
-    for m in every_missed:
-        gold.setdefault(_json(m["key"]), (m["label"], relation_text(task, m["args"])))
-    by_names = {tuple(normalize_space(x).lower() for x in m["args"]): _json(m["key"]) for m in every_missed}
-    judged = [_predicted(task, r, None, gold, by_names) for r in records]
-    extra: dict[str, Predicted] = {}
+    gold = {m["key"]: (m["label"], task.relation_text(m["args"])) for m in every_missed}
+    by_names = {tuple(normalize_space(x).lower() for x in m["args"]): m["key"] for m in every_missed}
+    judged = []
+    for record in records:
+        flags = record.correct if len(record.correct) == len(record.relations) else (False,) * len(record.relations)
+        predicted = []
+        for relation, correct in zip(record.relations, flags):
+            key = task.text_key(relation)
+            if task.keys_need_document and correct:  # a correct CDR pair may be a gold one a run missed
+                key = by_names.get(tuple(normalize_space(x).lower() for x in relation.args), key)
+            predicted.append(Predicted(relation.label, task.relation_text(relation.args), (key,), correct))
+        judged.append(tuple(predicted))
+    extra = {}
     for p in (p for relations in judged for p in relations if p.correct and p.keys[0] not in gold):
         extra.setdefault(p.keys[0], p)
-    if not _exact_without_corpus(task):
-        # CDR: text keys are spellings, not concepts. Exactly tp - (known gold A found) were found by both;
-        # take that many, those every run wrote the same way first (approximate, as the tab says).
+    if task.keys_need_document:
+        # Text keys are spellings, not concepts: exactly tp - (known gold A found) were found by both; take
+        # that many, those every run wrote the same way first.
         everywhere = [k for k in extra if all(any(k in p.keys for p in rs if p.correct) for rs in judged)]
         ordered = everywhere + [k for k in extra if k not in everywhere]
         extra = {k: extra[k] for k in ordered[: max(records[0].tp - len(set(gold) - missed[0]), 0)]}
     gold.update((k, (p.label, p.text)) for k, p in extra.items())
-    return [frozenset(set(gold) - m) for m in missed], judged
+    found = [Counter(set(gold) - m) for m in missed]
+    found_b, relations_b = (found[1], judged[1]) if len(records) > 1 else (Counter(), ())
+    return Judged(records[0].id, gold, Counter(set(gold)), found[0], found_b, judged[0], relations_b)
 
 
 def judged_documents(run_a: Run, run_b: Run | None = None, documents=None) -> Iterator[Judged]:
-    """Each document of the runs, judged; from the corpus when `documents` is given, else from the records."""
+    """Each document of the runs as scoring judged it (runs written before records kept their keys are judged
+    again against `documents` when given, else approximately from their records)."""
     if run_b is not None:
         check_comparable(run_a, run_b)
+        run_a, run_b = on_shared_protocol(run_a, run_b)
     task = get_task(run_a.manifest["dataset"])
     by_id = {d.id: d for d in documents or ()}
     records_b = run_b.predictions if run_b is not None else [None] * len(run_a.predictions)
@@ -168,7 +162,7 @@ def judged_documents(run_a: Run, run_b: Run | None = None, documents=None) -> It
         yield _judge(task, a, b, by_id.get(a.id))
 
 
-def _wrong(predicted: Iterable[Predicted], gold: dict) -> dict[str, Predicted]:
+def _wrong(predicted: Iterable[Predicted], gold: dict) -> dict[tuple, Predicted]:
     """Scoring key -> the first wrong relation that has it (two spellings of one key count once, as scored)."""
     wrong: dict[str, Predicted] = {}
     for p in predicted:
@@ -178,16 +172,15 @@ def _wrong(predicted: Iterable[Predicted], gold: dict) -> dict[str, Predicted]:
     return wrong
 
 
-def _pair(key: str) -> str:
-    return _json(json.loads(key)[1:])
+def _pair(key: tuple) -> tuple:
+    return key[1:]
 
 
-def _gold_for_pair(key: str, gold: dict) -> str:
+def _gold_for_pair(key: tuple, gold: dict) -> str:
     """What the gold has for the argument pair of a wrong relation: its classes, or the reversed pair's."""
-    parts = json.loads(key)
     same = [label for k, (label, _) in gold.items() if _pair(k) == _pair(key)]
     # Pair tasks: a relation written the wrong way round is a common error worth naming.
-    reverse = _json(parts[:0:-1]) if len(parts) == 3 and all(isinstance(p, str) for p in parts) else None
+    reverse = key[:0:-1] if len(key) == 3 and all(isinstance(p, str) for p in key) else None
     flipped = [label for k, (label, _) in gold.items() if _pair(k) == reverse]
     return ", ".join(same) if same else ", ".join(flipped) + " (arguments reversed)" if flipped else ""
 
@@ -202,14 +195,14 @@ def buckets(run_a: Run, run_b: Run, documents=None) -> pd.DataFrame:
     outcome = {(True, True): BOTH_RIGHT, (True, False): ONLY_A, (False, True): ONLY_B, (False, False): BOTH_WRONG}
     for doc in judged_documents(run_a, run_b, documents):
         here = [
-            [doc.id, outcome[key in doc.found_a, key in doc.found_b], label, text, "", "", key]
-            for key, (label, text) in doc.gold.items()
+            [doc.id, outcome[in_a, in_b], label, text, "", "", key_text(key)]
+            for key, label, text, in_a, in_b in doc.annotations()
         ]
         wrong_a, wrong_b = _wrong(doc.a, doc.gold), _wrong(doc.b, doc.gold)
         for bucket, wrong, other in ((SPURIOUS_A, wrong_a, wrong_b), (SPURIOUS_B, wrong_b, wrong_a)):
             for key, p in wrong.items():
                 also = "yes" if key in other else "no"
-                here.append([doc.id, bucket, p.label, p.text, _gold_for_pair(key, doc.gold), also, key])
+                here.append([doc.id, bucket, p.label, p.text, _gold_for_pair(key, doc.gold), also, key_text(key)])
         rows += sorted(here, key=lambda row: BUCKETS.index(row[1]))  # stable: gold order within a bucket
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
@@ -232,10 +225,10 @@ def confusion(run: Run, documents=None) -> pd.DataFrame:
     cells: dict[tuple[str, str], int] = {}
     for doc in judged_documents(run, None, documents):
         by_pair: dict[str, tuple[list, list]] = {}
-        for key, (label, _) in doc.gold.items():
+        for key, label, _, _, _ in doc.annotations():
             by_pair.setdefault(_pair(key), ([], []))[0].append(label)
-        for key in sorted(doc.found_a) + list(_wrong(doc.a, doc.gold)):
-            by_pair.setdefault(_pair(key), ([], []))[1].append(json.loads(key)[0])
+        for key in sorted(doc.found_a.elements(), key=key_text) + list(_wrong(doc.a, doc.gold)):
+            by_pair.setdefault(_pair(key), ([], []))[1].append(key[0])
         for gold, predicted in by_pair.values():
             hits = [g for g in gold if g in predicted]
             left_gold = sorted(g for g in gold if g not in hits)
@@ -269,21 +262,25 @@ class DocumentView:
 
 
 def document_view(run_a: Run, run_b: Run, doc_id: str, documents=None) -> DocumentView:
-    """Gold vs A vs B for one document, each relation marked correct / wrong / missed; KeyError if no such id."""
+    """Gold vs A vs B for one document, each relation marked correct / wrong / missed.
+
+    An id that is not among the runs' documents is an UnknownNameError (a KeyError) listing a few that are.
+    """
     task = get_task(run_a.manifest["dataset"])
     check_comparable(run_a, run_b)
+    run_a, run_b = on_shared_protocol(run_a, run_b)
     index = next((i for i, p in enumerate(run_a.predictions) if p.id == doc_id), None)
     if index is None:
-        raise KeyError(doc_id)
+        raise UnknownNameError("document id", doc_id, [p.id for p in run_a.predictions[:5]] + ["..."])
     document = next((d for d in documents or () if d.id == doc_id), None)
     record_a, record_b = run_a.predictions[index], run_b.predictions[index]
     doc = _judge(task, record_a, record_b, document)
     mark = {True: "correct", False: MISSED}
-    gold = [[label, text, mark[k in doc.found_a], mark[k in doc.found_b]] for k, (label, text) in doc.gold.items()]
+    gold = [[label, text, mark[in_a], mark[in_b]] for _, label, text, in_a, in_b in doc.annotations()]
 
     def side(predicted, found):
         rows = [[p.label, p.text, "correct" if p.correct else "wrong"] for p in predicted]
-        rows += [[label, text, MISSED] for k, (label, text) in doc.gold.items() if k not in found]
+        rows += [[label, text, MISSED] for k, (label, text) in doc.gold.items() for _ in range(doc.counted[k] - found[k])]
         return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
     gold = pd.DataFrame(gold, columns=GOLD_COLUMNS)
@@ -294,6 +291,6 @@ def document_view(run_a: Run, run_b: Run, doc_id: str, documents=None) -> Docume
 def export(cases: pd.DataFrame, fmt: str, path) -> Path:
     """Write the cases as CSV or JSON lines (one object per case) to `path`; returns the path."""
     if fmt not in ("csv", "jsonl"):
-        raise ValueError(f"Export format must be 'csv' or 'jsonl', got {fmt!r}.")
+        raise UnknownNameError("export format", fmt, ("csv", "jsonl"))
     lines = (json.dumps(row, ensure_ascii=False) + "\n" for row in cases.to_dict("records"))
     return write_text_atomic(path, cases.to_csv(index=False, lineterminator="\n") if fmt == "csv" else lines)

@@ -11,8 +11,8 @@ class BreError(Exception):
     """Base class of every error this library raises on purpose."""
 
 
-class UnknownNameError(BreError, KeyError):
-    """A name (dataset, split, model, setting) that is not one of the known ones."""
+class UnknownNameError(BreError, KeyError, ValueError):
+    """A name (dataset, split, model, setting, document id, format) that is not one of the known ones."""
 
     def __init__(self, kind: str, name: str, available: list[str] | tuple[str, ...]):
         self.kind, self.name, self.available = kind, name, tuple(available)

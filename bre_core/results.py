@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -13,6 +14,8 @@ from bre_core.atomic import write_text_atomic
 from bre_core.datasets.files import iter_lines
 from bre_core.errors import DataError, PredictionFileError, RunError
 from bre_core.schema import ParsedRelation, ParseResult
+from bre_core.scoring import judge, key_from_json, key_to_json
+from bre_core.tasks import get_task
 from bre_core.tasks.protocol import CORRECTED, HEADLINE, PROTOCOLS
 
 
@@ -71,7 +74,9 @@ MANIFEST, METRICS, PREDICTIONS, PARTIAL = (
 
 
 # What a record holds under one protocol: the relations read and their judgement against the gold.
-JUDGED_FIELDS = ("relations", "unreadable", "unknown_labels", "correct", "missed", "tp", "fp", "fn")
+JUDGED_FIELDS = (
+    "relations", "unreadable", "unknown_labels", "correct", "keys", "matched", "found", "missed", "tp", "fp", "fn"
+)
 LEGACY = CORRECTED.name  # run folders written before protocols hold one reading: the corrected protocol's
 
 
@@ -93,7 +98,10 @@ class PredictionRecord:
     seconds: float = 0.0
     # Against the gold, so that a run can be browsed and compared without the corpus at hand:
     correct: tuple[bool, ...] = ()  # one flag per relation
-    missed: tuple[dict, ...] = ()  # gold relations not found: {"label", "args": display names, "key"}
+    keys: tuple[tuple[tuple, ...], ...] = ()  # per relation: its scoring keys (empty in runs older than keys)
+    matched: tuple[tuple[tuple, ...], ...] = ()  # per relation: the gold keys it matched
+    found: tuple[dict, ...] = ()  # gold relations found: {"label", "args": display names, "key": a tuple}
+    missed: tuple[dict, ...] = ()  # gold relations not found, likewise
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -102,6 +110,14 @@ class PredictionRecord:
 
     def parse_result(self) -> ParseResult:
         return ParseResult(relations=self.relations, unreadable=self.unreadable, unknown_labels=self.unknown_labels)
+
+    def gold_found(self) -> Counter:
+        """{gold key: annotations of it found} (under the study's protocol a key can be annotated twice)."""
+        return Counter(entry["key"] for entry in self.found)
+
+    def gold_counted(self) -> Counter:
+        """{gold key: annotations of it counted}, found or missed."""
+        return Counter(entry["key"] for entry in (*self.found, *self.missed))
 
     def under(self, protocol: str) -> "PredictionRecord | None":
         """The record as read under `protocol`; None when it was not scored with it (written before protocols)."""
@@ -143,13 +159,23 @@ class PredictionRecord:
 
 
 def judged_json(relations, unreadable: int, unknown_labels: int, verdict=None) -> dict:
-    """One protocol's block of a record: the relations read and, against a gold, their judgement."""
+    """One protocol's block of a record as JSON: the relations read and, against a gold, their judgement."""
+
+    def gold(entries) -> list:
+        return [{**entry, "key": key_to_json(entry["key"])} for entry in entries]
+
+    def keys(per_relation) -> list:
+        return [[key_to_json(key) for key in relation_keys] for relation_keys in per_relation]
+
     return {
         "relations": [{"label": r.label, "args": list(r.args)} for r in relations],
         "unreadable": unreadable,
         "unknown_labels": unknown_labels,
         "correct": list(verdict.correct) if verdict else [],
-        "missed": list(verdict.missed) if verdict else [],
+        "keys": keys(verdict.keys) if verdict else [],
+        "matched": keys(verdict.matched) if verdict else [],
+        "found": gold(verdict.found) if verdict else [],
+        "missed": gold(verdict.missed) if verdict else [],
         "tp": verdict.tp if verdict else 0,
         "fp": verdict.fp if verdict else 0,
         "fn": verdict.fn if verdict else 0,
@@ -169,6 +195,9 @@ def _judged_block(row: dict) -> dict:
         "unreadable": int(row.get("unreadable", 0)),
         "unknown_labels": int(row.get("unknown_labels", 0)),
         "correct": [bool(c) for c in row.get("correct", [])],
+        "keys": [list(keys) for keys in row.get("keys", [])],
+        "matched": [list(keys) for keys in row.get("matched", [])],
+        "found": list(row.get("found", [])),
         "missed": list(row.get("missed", [])),
         "tp": int(row.get("tp", 0)),
         "fp": int(row.get("fp", 0)),
@@ -182,7 +211,10 @@ def _judged_from_json(block: dict) -> dict:
         "unreadable": block["unreadable"],
         "unknown_labels": block["unknown_labels"],
         "correct": tuple(block["correct"]),
-        "missed": tuple(block["missed"]),
+        "keys": tuple(tuple(key_from_json(key) for key in keys) for keys in block["keys"]),
+        "matched": tuple(tuple(key_from_json(key) for key in keys) for keys in block["matched"]),
+        "found": tuple({**entry, "key": key_from_json(entry["key"])} for entry in block["found"]),
+        "missed": tuple({**entry, "key": key_from_json(entry["key"])} for entry in block["missed"]),
         "tp": block["tp"],
         "fp": block["fp"],
         "fn": block["fn"],
@@ -227,6 +259,42 @@ class Run:
         if any(record is None for record in records):
             return None
         return replace(self, metrics=self.scores[protocol], predictions=records, protocol=protocol)
+
+
+def has_judgement(record: PredictionRecord) -> bool:
+    """Whether the record keeps the keys scoring gave it (runs written before that keep only flags)."""
+    return len(record.keys) == len(record.relations) and (bool(record.found) or record.tp <= 0 or not record.relations)
+
+
+def with_judgement(record: PredictionRecord, task, document=None) -> PredictionRecord:
+    """The record with its keys, matched and found gold: as stored, or (older runs) judged again from its
+    relations against the document, or without the document from its relations' text and flags."""
+    if has_judgement(record):
+        return record
+    if document is not None:
+        verdict = judge(get_task(task.name, record.protocol), document, record.parse_result())
+        return replace(record, keys=verdict.keys, matched=verdict.matched, found=verdict.found, missed=verdict.missed)
+    flags = record.correct if len(record.correct) == len(record.relations) else (False,) * len(record.relations)
+    keys = tuple((task.text_key(relation),) for relation in record.relations)
+    missed = {m["key"] for m in record.missed}
+    found = {k[0]: r for k, r, ok in zip(keys, record.relations, flags) if ok and k[0] not in missed}
+    return replace(
+        record,
+        keys=keys,
+        matched=tuple(k if ok else () for k, ok in zip(keys, flags)),
+        found=tuple({"label": r.label, "args": list(r.args), "key": key} for key, r in found.items()),
+    )
+
+
+def on_shared_protocol(run_a: Run, run_b: Run) -> tuple[Run, Run]:
+    """Both runs seen under one protocol: A's, when B has it, else one they share (an old run has only corrected).
+
+    Paired comparisons are valid only when both sides are counted by the same rules.
+    """
+    for name in (run_a.protocol, *run_a.protocols):
+        if name in run_b.protocols:
+            return run_a.under(name), run_b.under(name)
+    raise RunError(f"{run_a.path} and {run_b.path} share no scoring protocol; evaluate one of them again.")
 
 
 def run_name(model: str, dataset: str, split: str, setting: str = "zero-shot", seed: int | None = None) -> str:

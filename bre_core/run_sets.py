@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 from bre_core.errors import RunError
-from bre_core.results import MANIFEST, METRICS, PARTIAL, PREDICTIONS, Run, read_run
+from bre_core.results import (
+    MANIFEST,
+    METRICS,
+    PARTIAL,
+    PREDICTIONS,
+    PredictionRecord,
+    Run,
+    on_shared_protocol,
+    read_run,
+    with_judgement,
+)
+from bre_core.tasks import get_task
 
 RUN_COLUMNS = [
     "run",
@@ -129,6 +139,23 @@ def runs_table(runs: list[Run]):
     return pd.DataFrame(rows, columns=columns)
 
 
+def gold_agreement(a: PredictionRecord, b: PredictionRecord) -> dict[str, int]:
+    """How many gold annotations of one document both records found, only A, only B, neither.
+
+    Per key, annotations are taken in order: with n counted and A finding f_a, B f_b, min(f_a, f_b) are found by
+    both (the study counts a relation annotated twice twice; each record found as many as it matched).
+    """
+    counts = {"found_by_both": 0, "found_only_by_a": 0, "found_only_by_b": 0, "missed_by_both": 0}
+    found_a, found_b = a.gold_found(), b.gold_found()
+    for key, n in (a.gold_counted() | b.gold_counted()).items():
+        fa, fb = found_a[key], found_b[key]
+        counts["found_by_both"] += min(fa, fb)
+        counts["found_only_by_a"] += max(fa - fb, 0)
+        counts["found_only_by_b"] += max(fb - fa, 0)
+        counts["missed_by_both"] += n - max(fa, fb)
+    return counts
+
+
 def compare_under_protocols(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) -> dict:
     """compare_runs under every protocol both runs were scored with: the headline's report at the top level,
     {"by_protocol": {protocol: report}} and a note for each run read as corrected (written before protocols)."""
@@ -156,6 +183,7 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
 
     from bre_core.scoring import paired_bootstrap, randomization_test
 
+    run_a, run_b = on_shared_protocol(run_a, run_b)
     for key in ("dataset", "split", "data_hash"):
         if run_a.manifest.get(key) != run_b.manifest.get(key):
             raise RunError(
@@ -181,17 +209,14 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
         "gold_found_only_by_b": 0,
         "gold_missed_by_both": 0,
     }
+    task = get_task(run_a.manifest["dataset"])
     for a, b in zip(run_a.predictions, run_b.predictions):
+        a, b = with_judgement(a, task), with_judgement(b, task)
         agreement["same_relations"] += set(a.relations) == set(b.relations)
         agreement["a_more_correct"] += a.tp > b.tp
         agreement["b_more_correct"] += b.tp > a.tp
-        missed_a = {json.dumps(m["key"]) for m in a.missed}
-        missed_b = {json.dumps(m["key"]) for m in b.missed}
-        gold = a.tp + a.fn  # the gold as counted, the same for both runs over the same documents
-        agreement["gold_found_by_both"] += gold - len(missed_a | missed_b)
-        agreement["gold_found_only_by_a"] += len(missed_b - missed_a)
-        agreement["gold_found_only_by_b"] += len(missed_a - missed_b)
-        agreement["gold_missed_by_both"] += len(missed_a & missed_b)
+        for outcome, n in gold_agreement(a, b).items():
+            agreement[f"gold_{outcome}"] += n
 
     def summary(run: Run) -> dict:
         micro = run.metrics["micro"]

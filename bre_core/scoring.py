@@ -61,19 +61,32 @@ class Score:
 
 @dataclass(frozen=True)
 class Judgement:
-    """One document's output against its gold: a flag per parsed relation, the gold it missed, its counts."""
+    """One document's output against its gold: each parsed relation judged, the gold found and missed, counts.
 
-    correct: tuple[bool, ...]
-    missed: tuple[dict, ...]  # {"label", "args": names as the target writes them, "key": the scoring key as JSON}
+    Gold relations are {"label", "args": names as the target writes them, "key": the scoring key, "at": its
+    place among the document's gold}; keys are
+    tuples here and become JSON only when a record is written (key_to_json).
+    """
+
+    correct: tuple[bool, ...]  # per parsed relation
+    missed: tuple[dict, ...]
     tp: int
     fp: int
     fn: int  # under the study's CDR rule this can be negative (two spellings of one pair are two TPs)
     per_class: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False)  # the task's classes
+    keys: tuple[tuple[tuple, ...], ...] = ()  # per parsed relation: its prediction keys
+    matched: tuple[tuple[tuple, ...], ...] = ()  # per parsed relation: the gold keys it matched
+    found: tuple[dict, ...] = ()  # the gold relations found, as `missed`
 
 
 def key_to_json(key: tuple) -> list:
     """A scoring key as JSON (sets become sorted lists), stable across runs over the same documents."""
     return [sorted(part) if isinstance(part, frozenset) else part for part in key]
+
+
+def key_from_json(parts: list) -> tuple:
+    """A scoring key read back from JSON (lists were sets: DCE's drug names)."""
+    return tuple(frozenset(part) if isinstance(part, list) else part for part in parts)
 
 
 def judge(task: Task, document: Document, parse: ParseResult) -> Judgement:
@@ -86,11 +99,9 @@ def judge(task: Task, document: Document, parse: ParseResult) -> Judgement:
     gold = task.gold_counts(document)
     match = task.matcher(document, gold)
     hits: dict[tuple, frozenset] = {}
-    correct = []
-    for relation in parse.relations:
-        matched = match(relation)
+    judged = [match(relation) for relation in parse.relations]
+    for matched in judged:
         hits.update(matched)
-        correct.append(any(matched.values()))
     per_class = {label: [0, 0, 0] for label in task.classes}
     fp = 0
     for key, found in hits.items():
@@ -106,17 +117,26 @@ def judge(task: Task, document: Document, parse: ParseResult) -> Judgement:
     fn = sum(counts[2] for counts in per_class.values())
     found_times = Counter(key for found in hits.values() for key in found)
     entities = document.entity_map()
-    missed = []
-    for relation in task.counted_gold(document):
+    found, missed = [], []
+    for at, relation in enumerate(task.counted_gold(document)):
         key = task.gold_key(relation, entities)
+        entry = {"label": relation.label, "args": [task.argument(entities[a]) for a in relation.args], "key": key}
+        entry["at"] = at  # its place in the document's gold, so found and missed can be listed together
         if found_times[key] > 0:
             found_times[key] -= 1  # one annotation of it was found; a second one counts as missed
-            continue
-        missed.append(
-            {"label": relation.label, "args": [task.argument(entities[a]) for a in relation.args], "key": key_to_json(key)}
-        )
+            found.append(entry)
+        else:
+            missed.append(entry)
     return Judgement(
-        tuple(correct), tuple(missed), tp, fp, fn, {label: tuple(counts) for label, counts in per_class.items()}
+        correct=tuple(any(m.values()) for m in judged),
+        missed=tuple(missed),
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        per_class={label: tuple(counts) for label, counts in per_class.items()},
+        keys=tuple(tuple(m) for m in judged),
+        matched=tuple(tuple(sorted(set().union(*m.values()), key=repr)) for m in judged),
+        found=tuple(found),
     )
 
 

@@ -40,18 +40,25 @@ def document_from_row(row: dict, split: str, path: Path | str = "<row>", line: i
             offsets = offsets[0]
         span = (tuple(int(x) for x in offsets),) if len(offsets) == 2 else ()
         entities.append(
-            Entity(id=str(entity["id"]), type=str(entity["type"]), names=(str(entity["text"]),), spans=span)
+            Entity(
+                id=str(field(entity, "id", path, line)),
+                type=str(field(entity, "type", path, line)),
+                names=(str(field(entity, "text", path, line)),),
+                spans=span,
+            )
         )
     ids = {e.id for e in entities}
     relations = []
     for relation in field(row, "relations", path, line, list):
-        args = (str(relation["head"]["ref_id"]), str(relation["tail"]["ref_id"]))
+        args = tuple(
+            str(field(field(relation, end, path, line, dict), "ref_id", path, line)) for end in ("head", "tail")
+        )
         missing = [a for a in args if a not in ids]
         if missing:
             raise DataError(
                 f"relation {relation.get('id')} points at unknown entity {missing[0]}.", path=path, line=line
             )
-        relations.append(Relation(label=str(relation["type"]), args=args))
+        relations.append(Relation(label=str(field(relation, "type", path, line)), args=args))
     return Document(
         id=str(field(row, "document_id", path, line, str)),
         dataset=NAME,

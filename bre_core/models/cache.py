@@ -53,7 +53,7 @@ class ModelCache:
         self._loading: dict[ModelSpec, Future] = {}
         self._holds: dict[ModelSpec, int] = {}
         self.retry_after_s = retry_after_s
-        self._failed: dict[ModelSpec, tuple[float, str]] = {}  # when a load failed, and the message to repeat
+        self._failed: dict[ModelSpec, tuple[float, BreError]] = {}  # when a load failed, and the error to repeat
 
     def get(self, spec: ModelSpec):
         """The loaded model for `spec`, loading it (and evicting others) when needed."""
@@ -64,7 +64,7 @@ class ModelCache:
             failed = self._failed.get(spec)
             if failed is not None and time.monotonic() - failed[0] < self.retry_after_s:
                 wait = self.retry_after_s - (time.monotonic() - failed[0])
-                raise BreError(f"{failed[1]} (not tried again for another {wait:.0f} s)")
+                raise _again(failed[1], f"(not tried again for another {wait:.0f} s)")
             pending = self._loading.get(spec)
             if pending is None:
                 pending = self._loading[spec] = Future()
@@ -81,7 +81,8 @@ class ModelCache:
         except BaseException as exc:
             with self._lock:
                 del self._loading[spec]
-                shown = str(exc) if isinstance(exc, BreError) else f"{spec.name} failed to load ({type(exc).__name__})"
+                # A BreError is repeated as it is (same type); anything else by its type's name only.
+                shown = exc if isinstance(exc, BreError) else BreError(f"{spec.name} failed to load ({type(exc).__name__})")
                 self._failed[spec] = (time.monotonic(), shown)
             pending.set_exception(exc)
             raise
@@ -138,6 +139,14 @@ class ModelCache:
         if self.memory_budget_bytes is None or room_for:
             return False
         return sum(getattr(m, "memory_bytes", 0) for m in self._loaded.values()) > self.memory_budget_bytes
+
+
+def _again(error: BreError, note: str) -> BreError:
+    """A fresh copy of a remembered load error, of the same type, with `note` after its message."""
+    again = type(error).__new__(type(error))  # not __init__: error types take different arguments
+    again.__dict__.update(error.__dict__)
+    again.args = (f"{error} {note}",)
+    return again
 
 
 def _release_memory() -> None:

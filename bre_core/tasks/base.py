@@ -48,6 +48,8 @@ class Task:
     version: str = "1"
     # Whether the study's preparation of this corpus kept gold relations annotated twice (ChemProt's did not).
     study_keeps_duplicate_gold: bool = True
+    n_ary: bool = False  # relations are sets of 2..n arguments (DCE), not ordered pairs
+    keys_need_document: bool = False  # a relation's key follows from its text alone (not CDR's concepts)
 
     def __init__(self, protocol: str | Protocol = CORRECTED, targets: str | Protocol | None = None):
         self.protocol = get_protocol(protocol)
@@ -114,6 +116,10 @@ class Task:
     def argument(self, entity: Entity) -> str:
         """How the target writes an entity: its first surface string."""
         return entity.names[0] if entity.names else entity.id
+
+    def relation_text(self, args: Iterable[str]) -> str:
+        """A relation's arguments as one line: 'head → tail', or '{A, B, C}' for an n-ary set."""
+        return "{" + ", ".join(args) + "}" if self.n_ary else " → ".join(args)
 
     # --- parsing -------------------------------------------------------------------------------
     def parse(self, text: object) -> ParseResult:
@@ -185,6 +191,10 @@ class Task:
 
     def prediction_key(self, relation: ParsedRelation) -> Key:
         raise NotImplementedError
+
+    def text_key(self, relation: ParsedRelation) -> Key:
+        """A relation's key judged without its document (runs written before records kept their keys)."""
+        return self.prediction_key(relation)
 
 
 class PairTask(Task):

@@ -17,6 +17,7 @@ class CDRTask(Task):
     null_target = "No chemical-induced diseases are established."
     max_text_chars = 5_000  # its corpus's longest passage has 3,907 characters
     _pattern = re.compile(r"relation between (.*) and (.*?) exists")
+    keys_need_document = True  # strings name MeSH concepts through the document's mentions
 
     def sentence(self, relation, entities):
         if self.targets.names_by_max:  # the study's code took max() of the strings: the alphabetically last
@@ -38,6 +39,10 @@ class CDRTask(Task):
 
     def gold_key(self, relation, entities):
         return (LABEL, *relation.args)
+
+    def text_key(self, relation: ParsedRelation):
+        # Concepts need the document's mentions; without it a relation is known by its strings.
+        return (relation.label, *("text:" + a for a in relation.args))
 
     def matcher(self, document: Document, gold):
         """Judge a predicted string pair against the gold concept pairs.

@@ -20,6 +20,7 @@ class DCETask(Task):
     )
     null_target = "No drug combinations are established."
     max_text_chars = 1_000  # its corpus's longest passage has 584 characters
+    n_ary = True
 
     def sentence(self, relation, entities):
         drugs = join_drugs(self.argument(entities[a]) for a in relation.args)
