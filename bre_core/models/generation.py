@@ -173,14 +173,10 @@ def _generate_batch(
     loaded: LoadedModel, batch: list[list[int]], max_new_tokens: int, max_seconds: float | None = None
 ) -> list[Generation]:
     started = time.perf_counter()
-    pad = loaded.tokenizer.pad_token_id
-    width = max(len(ids) for ids in batch)
-    input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, ids in enumerate(batch):
-        span = slice(width - len(ids), width) if not loaded.is_seq2seq else slice(0, len(ids))  # causal: left pad
-        input_ids[row, span] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, span] = 1
+    # The tokenizer pads on the side loading set: left for decoder-only models, right for encoder-decoders.
+    padded = loaded.tokenizer.pad({"input_ids": batch}, padding="longest", return_tensors="pt")
+    input_ids, attention_mask = padded["input_ids"], padded["attention_mask"]
+    width = input_ids.shape[1]
     budget = max_new_tokens
     context = None if loaded.is_seq2seq else context_length(loaded)
     if context is not None:
