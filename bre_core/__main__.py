@@ -4,4 +4,5 @@ import sys
 
 from bre_core.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not on import (the doctest run imports every module)
+    sys.exit(main())

@@ -42,9 +42,7 @@ def _add_split_seed(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_protocol(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--protocol", choices=tuple(PROTOCOL_NAMES), default="study", help=f"{what} (default: study)"
-    )
+    parser.add_argument("--protocol", choices=tuple(PROTOCOL_NAMES), default="study", help=f"{what} (default: study)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,9 +194,7 @@ def _data_stats(args) -> int:
             f"{ceiling['study']['f1']:>7.4f} {ceiling['corrected']['f1']:>9.4f}  {labels}"
         )
     print("ceiling = gold -> target (as `data export` writes it) -> parser -> score, under each protocol;")
-    own = ", ".join(
-        f"{split} {row['ceiling']['study_targets']['f1']:.4f}" for split, row in stats["splits"].items()
-    )
+    own = ", ".join(f"{split} {row['ceiling']['study_targets']['f1']:.4f}" for split, row in stats["splits"].items())
     print(f"with the study's own targets (CDR: max() names), under the study protocol: {own}")
     return 0
 
@@ -239,7 +235,11 @@ def _score(args) -> int:
     outputs = read_predictions(Path(args.predictions), [document.id for document in documents])
     result = score_outputs(get_task(args.dataset, args.protocol), documents, outputs)
     if args.json:
-        print(json.dumps({"dataset": args.dataset, "split": args.split, "protocol": args.protocol, **result.to_dict()}, indent=2))
+        print(
+            json.dumps(
+                {"dataset": args.dataset, "split": args.split, "protocol": args.protocol, **result.to_dict()}, indent=2
+            )
+        )
         return 0
     micro = result.micro
     print(
@@ -269,7 +269,6 @@ def _evaluate(args) -> int:
     spec = _model_spec(args)
 
     from bre_core.runner import evaluate
-
     from bre_core.settings import DecodingSettings
 
     run = evaluate(
@@ -373,7 +372,9 @@ def _grid(args) -> int:
         todo = [run for run in runs if run.status() != "done"]
         for run in todo:
             print(run.command)
-        print(f"# {len(todo)} commands from {args.spec} ({len(runs) - len(todo)} runs complete already)", file=sys.stderr)
+        print(
+            f"# {len(todo)} commands from {args.spec} ({len(runs) - len(todo)} runs complete already)", file=sys.stderr
+        )
         return 0
     if args.dry_run:
         return _grid_dry_run(runs, args.spec)

@@ -280,7 +280,9 @@ def document_view(run_a: Run, run_b: Run, doc_id: str, documents=None) -> Docume
 
     def side(predicted, found):
         rows = [[p.label, p.text, "correct" if p.correct else "wrong"] for p in predicted]
-        rows += [[label, text, MISSED] for k, (label, text) in doc.gold.items() for _ in range(doc.counted[k] - found[k])]
+        rows += [
+            [label, text, MISSED] for k, (label, text) in doc.gold.items() for _ in range(doc.counted[k] - found[k])
+        ]
         return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
     gold = pd.DataFrame(gold, columns=GOLD_COLUMNS)

@@ -75,7 +75,17 @@ MANIFEST, METRICS, PREDICTIONS, PARTIAL = (
 
 # What a record holds under one protocol: the relations read and their judgement against the gold.
 JUDGED_FIELDS = (
-    "relations", "unreadable", "unknown_labels", "correct", "keys", "matched", "found", "missed", "tp", "fp", "fn"
+    "relations",
+    "unreadable",
+    "unknown_labels",
+    "correct",
+    "keys",
+    "matched",
+    "found",
+    "missed",
+    "tp",
+    "fp",
+    "fn",
 )
 LEGACY = CORRECTED.name  # run folders written before protocols hold one reading: the corrected protocol's
 
@@ -119,7 +129,7 @@ class PredictionRecord:
         """{gold key: annotations of it counted}, found or missed."""
         return Counter(entry["key"] for entry in (*self.found, *self.missed))
 
-    def under(self, protocol: str) -> "PredictionRecord | None":
+    def under(self, protocol: str) -> PredictionRecord | None:
         """The record as read under `protocol`; None when it was not scored with it (written before protocols)."""
         if protocol == self.protocol:
             return self
@@ -141,7 +151,7 @@ class PredictionRecord:
         }
 
     @classmethod
-    def from_json(cls, row: dict, protocol: str | None = None) -> "PredictionRecord":
+    def from_json(cls, row: dict, protocol: str | None = None) -> PredictionRecord:
         """A record from its JSON line, read under `protocol` (default: the study's where the line has it)."""
         judgements = {LEGACY: _judged_block(row)}
         judgements |= {name: _judged_block(row[name]) for name in PROTOCOLS if name != LEGACY and name in row}
@@ -249,7 +259,7 @@ class Run:
         """Written before protocols: read as the corrected protocol, the one such runs were scored with."""
         return self.protocols == (LEGACY,)
 
-    def under(self, protocol: str) -> "Run | None":
+    def under(self, protocol: str) -> Run | None:
         """This run under `protocol`, or None when it was not scored with it."""
         if protocol == self.protocol:
             return self
@@ -298,7 +308,13 @@ def on_shared_protocol(run_a: Run, run_b: Run) -> tuple[Run, Run]:
 
 
 def run_name(model: str, dataset: str, split: str, setting: str = "zero-shot", seed: int | None = None) -> str:
-    """A folder name that sorts runs by model, dataset, split and setting; safe on every file system."""
+    """A folder name that sorts runs by model, dataset, split and setting; safe on every file system.
+
+    >>> run_name("flan-t5-base", "chemprot", "test", "k16", 0)
+    'flan-t5-base__chemprot__test__k16__seed0'
+    >>> run_name("runs/my model", "cdr", "test")
+    'runs-my-model__cdr__test__zero-shot'
+    """
     parts = [model, dataset, split, setting] + ([f"seed{seed}"] if seed is not None else [])
     return "__".join(re.sub(r"[^A-Za-z0-9._-]+", "-", part) for part in parts)
 

@@ -162,9 +162,7 @@ def compare_under_protocols(run_a: Run, run_b: Run, *, samples: int = 1000, seed
     shared = [name for name in run_a.protocols if name in run_b.protocols]
     if not shared:
         raise RunError(f"{run_a.path} and {run_b.path} share no scoring protocol; score them again with evaluate.")
-    reports = {
-        name: compare_runs(run_a.under(name), run_b.under(name), samples=samples, seed=seed) for name in shared
-    }
+    reports = {name: compare_runs(run_a.under(name), run_b.under(name), samples=samples, seed=seed) for name in shared}
     headline = run_a.protocol if run_a.protocol in reports else shared[0]
     notes = [
         f"{run.path} was written before scoring protocols: read as the corrected protocol."

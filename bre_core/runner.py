@@ -9,7 +9,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bre_core import __version__
@@ -164,7 +164,7 @@ def run_documents(
     manifest = {
         **identity,
         **(extra_manifest or {}),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "decoding": {"strategy": "greedy", "num_beams": 1, "max_new_tokens": max_new_tokens, "batch_size": batch_size},
         "environment": _environment(loaded),
         "timings": {
@@ -222,7 +222,9 @@ def claim_folder(folder: Path, identity: dict) -> None:
     write_text_atomic(pending, json.dumps(identity, indent=2) + "\n")
 
 
-def prediction_record(task: Task, document: Document | None, generation, record_id: str | None = None) -> PredictionRecord:
+def prediction_record(
+    task: Task, document: Document | None, generation, record_id: str | None = None
+) -> PredictionRecord:
     """A generation, parsed and (when there is a document; not for free text) judged under every protocol.
 
     The record is seen under the headline protocol; `record.under(name)` gives the others.

@@ -23,7 +23,7 @@ class PRF:
     fn: int
 
     @classmethod
-    def from_counts(cls, tp: int, fp: int, fn: int) -> "PRF":
+    def from_counts(cls, tp: int, fp: int, fn: int) -> PRF:
         # Zero denominators give 0, as in the study's metrics code.
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
@@ -80,12 +80,20 @@ class Judgement:
 
 
 def key_to_json(key: tuple) -> list:
-    """A scoring key as JSON (sets become sorted lists), stable across runs over the same documents."""
+    """A scoring key as JSON (sets become sorted lists), stable across runs over the same documents.
+
+    >>> key_to_json(("POS", frozenset({"FOLFOX", "bevacizumab"})))
+    ['POS', ['FOLFOX', 'bevacizumab']]
+    """
     return [sorted(part) if isinstance(part, frozenset) else part for part in key]
 
 
 def key_from_json(parts: list) -> tuple:
-    """A scoring key read back from JSON (lists were sets: DCE's drug names)."""
+    """A scoring key read back from JSON (lists were sets: DCE's drug names).
+
+    >>> key_from_json(["POS", ["FOLFOX", "bevacizumab"]]) == ("POS", frozenset({"FOLFOX", "bevacizumab"}))
+    True
+    """
     return tuple(frozenset(part) if isinstance(part, list) else part for part in parts)
 
 

@@ -91,8 +91,10 @@ def _alternative_spellings(task: Task, document: Document, pieces: list[str]) ->
         return pieces + written
     if task.name == "ddi":
         return [p[: -len("advice")] + "advise" if p.endswith(" is advice") else p for p in pieces]
-    return [re.sub(r", and |, | and ", ",", p.split(" participate")[0]) + " participate" + p.split(" participate", 1)[1]
-            for p in pieces]
+    return [
+        re.sub(r", and |, | and ", ",", p.split(" participate")[0]) + " participate" + p.split(" participate", 1)[1]
+        for p in pieces
+    ]
 
 
 def _dce_empty_drugs(task: Task, pieces: list[str]) -> list[str]:
@@ -106,7 +108,9 @@ CORRUPTIONS = {
     "empty": lambda t, d, p: "",
     "labels_swapped": lambda t, d, p: joined(t, [_swap_labels(t, x) for x in p]),
     "labels_capitalised": lambda t, d, p: joined(t, [_label(t, x, str.capitalize) for x in p]),
-    "unknown_labels": lambda t, d, p: joined(t, [_label(t, x, lambda w: "inhibition") if i % 2 else x for i, x in enumerate(p)]),
+    "unknown_labels": lambda t, d, p: joined(
+        t, [_label(t, x, lambda w: "inhibition") if i % 2 else x for i, x in enumerate(p)]
+    ),
     "entity_case": lambda t, d, p: joined(t, [_arguments(x, lambda h, tl: (h.upper(), tl)) for x in p]),
     "head_tail_swapped": lambda t, d, p: joined(t, [_arguments(x, lambda h, tl: (tl, h)) for x in p]),
     "spurious": lambda t, d, p: joined(t, p + [_spurious(t)]),

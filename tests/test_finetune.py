@@ -16,11 +16,11 @@ from bre_core.config import ModelSpec
 from bre_core.datasets import load_documents
 from bre_core.datasets.chemprot import split_files
 from bre_core.errors import BreError
-from bre_core.settings import DecodingSettings, TrainingSettings
 from bre_core.finetune import finetune
 from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_marker, save_checkpoint
 from bre_core.finetune.data import IGNORE, Collator, encode, few_shot_sample, parse_setting
 from bre_core.results import read_run
+from bre_core.settings import DecodingSettings, TrainingSettings
 from bre_core.tasks import get_task
 
 TASK = get_task("chemprot")
@@ -107,7 +107,13 @@ def test_a_tiny_model_learns_the_documents_end_to_end(t5, corpus, tmp_path):
     from bre_core.runner import evaluate
 
     again = evaluate(
-        str(checkpoint), "chemprot", "test", tmp_path / "eval", data_dir=data, decoding=DecodingSettings(48), progress=False
+        str(checkpoint),
+        "chemprot",
+        "test",
+        tmp_path / "eval",
+        data_dir=data,
+        decoding=DecodingSettings(48),
+        progress=False,
     )
     assert [p.output for p in again.predictions] == [p.output for p in run.predictions]
 

@@ -38,7 +38,9 @@ def write_run(folder, fixture_data, answers, *, legacy=False):
     if legacy:  # as written before protocols: flat corrected metrics, no "study" block in the predictions
         finalize_run(folder, manifest, scores["corrected"], records)
         lines = [json.loads(line) for line in (folder / "predictions.jsonl").read_text().splitlines()]
-        (folder / "predictions.jsonl").write_text("".join(json.dumps({k: v for k, v in row.items() if k != "study"}) + "\n" for row in lines))
+        (folder / "predictions.jsonl").write_text(
+            "".join(json.dumps({k: v for k, v in row.items() if k != "study"}) + "\n" for row in lines)
+        )
     else:
         finalize_run(folder, manifest, metrics_json(scores), records)
     return read_run(folder)

@@ -119,29 +119,107 @@ FIVE_FU = Document(
 RULE_CASES = [
     # rule, dataset, split, document id, output, study (TP, FP, FN), corrected (TP, FP, FN), rules named
     # The study keeps ".\n" (not the last character "."), so its label word reads "antagonist.", unknown.
-    ("trims_output", "chemprot", "train", "1001", "the relation between ibuprofen and ppar gamma is antagonist.\n",
-     (0, 0, 4), (1, 0, 3), {"trims_output", "label_words_exact", "unknown_labels_score"}),
-    ("collapses_spaces", "chemprot", "train", "1001", "the relation between  aspirin and cox-2 is downregulation",
-     (0, 1, 4), (1, 0, 3), {"collapses_spaces"}),
+    (
+        "trims_output",
+        "chemprot",
+        "train",
+        "1001",
+        "the relation between ibuprofen and ppar gamma is antagonist.\n",
+        (0, 0, 4),
+        (1, 0, 3),
+        {"trims_output", "label_words_exact", "unknown_labels_score"},
+    ),
+    (
+        "collapses_spaces",
+        "chemprot",
+        "train",
+        "1001",
+        "the relation between  aspirin and cox-2 is downregulation",
+        (0, 1, 4),
+        (1, 0, 3),
+        {"collapses_spaces"},
+    ),
     # "Downregulation" is an unknown word to the study, and unknown words cost nothing there: both rules act.
-    ("label_words_exact", "chemprot", "train", "1001", "the relation between aspirin and cox-2 is Downregulation",
-     (0, 0, 4), (1, 0, 3), {"label_words_exact", "unknown_labels_score"}),
-    ("unknown_labels_score", "chemprot", "train", "1001", "the relation between aspirin and cox-2 is inhibition",
-     (0, 0, 4), (0, 1, 4), {"unknown_labels_score"}),
-    ("empty_arguments_score", "dce", "test", "t1", "participate in a drug combination",
-     (0, 1, 2), (0, 0, 2), {"empty_arguments_score"}),
-    ("closes_spaced_hyphens", "dce", None, FIVE_FU, "5 - FU and leucovorin participate in a positive drug combination",
-     (1, 0, 0), (0, 1, 1), {"closes_spaced_hyphens"}),
-    ("one_keyword", "dce", "test", "t1",
-     "FOLFOX and bevacizumab participate in a positive drug combination participate",
-     (0, 0, 2), (1, 0, 1), {"one_keyword"}),
-    ("lowercases_predictions", "chemprot", "train", "1001", "the relation between Aspirin and COX-2 is downregulation",
-     (0, 1, 4), (1, 0, 3), {"lowercases_predictions"}),
-    ("counts_duplicate_gold", "ddi", "test", "Lithium_ddi", "the relation between Diuretics and lithium is mechanism",
-     (1, 0, 1), (1, 0, 0), {"counts_duplicate_gold"}),
-    ("matches_concepts", "cdr", "train", "9001",
-     "The relation between CDDP and nephrotoxicity exists; The relation between Cisplatin and renal toxicity exists",
-     (2, 0, 0), (1, 0, 1), {"matches_concepts"}),
+    (
+        "label_words_exact",
+        "chemprot",
+        "train",
+        "1001",
+        "the relation between aspirin and cox-2 is Downregulation",
+        (0, 0, 4),
+        (1, 0, 3),
+        {"label_words_exact", "unknown_labels_score"},
+    ),
+    (
+        "unknown_labels_score",
+        "chemprot",
+        "train",
+        "1001",
+        "the relation between aspirin and cox-2 is inhibition",
+        (0, 0, 4),
+        (0, 1, 4),
+        {"unknown_labels_score"},
+    ),
+    (
+        "empty_arguments_score",
+        "dce",
+        "test",
+        "t1",
+        "participate in a drug combination",
+        (0, 1, 2),
+        (0, 0, 2),
+        {"empty_arguments_score"},
+    ),
+    (
+        "closes_spaced_hyphens",
+        "dce",
+        None,
+        FIVE_FU,
+        "5 - FU and leucovorin participate in a positive drug combination",
+        (1, 0, 0),
+        (0, 1, 1),
+        {"closes_spaced_hyphens"},
+    ),
+    (
+        "one_keyword",
+        "dce",
+        "test",
+        "t1",
+        "FOLFOX and bevacizumab participate in a positive drug combination participate",
+        (0, 0, 2),
+        (1, 0, 1),
+        {"one_keyword"},
+    ),
+    (
+        "lowercases_predictions",
+        "chemprot",
+        "train",
+        "1001",
+        "the relation between Aspirin and COX-2 is downregulation",
+        (0, 1, 4),
+        (1, 0, 3),
+        {"lowercases_predictions"},
+    ),
+    (
+        "counts_duplicate_gold",
+        "ddi",
+        "test",
+        "Lithium_ddi",
+        "the relation between Diuretics and lithium is mechanism",
+        (1, 0, 1),
+        (1, 0, 0),
+        {"counts_duplicate_gold"},
+    ),
+    (
+        "matches_concepts",
+        "cdr",
+        "train",
+        "9001",
+        "The relation between CDDP and nephrotoxicity exists; The relation between Cisplatin and renal toxicity exists",
+        (2, 0, 0),
+        (1, 0, 1),
+        {"matches_concepts"},
+    ),
 ]
 
 
@@ -196,7 +274,10 @@ def test_study_targets(fixture_data):
         "The relation between Cisplatin and renal and hearing toxicity exists."
     )
     ddi = _document(fixture_data, "ddi", "test", "Lithium_ddi")
-    assert get_task("ddi", "study").target(ddi) == "; ".join(["the relation between Diuretics and lithium is mechanism"] * 2) + "."
+    assert (
+        get_task("ddi", "study").target(ddi)
+        == "; ".join(["the relation between Diuretics and lithium is mechanism"] * 2) + "."
+    )
     dce = _document(fixture_data, "dce", "test", "t1")
     assert get_task("dce", "study").target(dce).endswith("FOLFOX and cetuximab participate in a  drug combination.")
     assert get_task("dce").target(dce).endswith("FOLFOX and cetuximab participate in a drug combination.")
@@ -224,8 +305,12 @@ def test_the_corruptions_cover_every_kind_for_every_dataset():
 
 
 # Issue 10's figures: the format ceiling under the study protocol (targets as `data export` writes them).
-CEILINGS = {"cdr": (1034, 17, 32, 0.9769), "ddi": (951, 0, 28, 0.9855), "chemprot": (2854, 12, 12, None),
-            "dce": (209, 0, 0, 1.0)}
+CEILINGS = {
+    "cdr": (1034, 17, 32, 0.9769),
+    "ddi": (951, 0, 28, 0.9855),
+    "chemprot": (2854, 12, 12, None),
+    "dce": (209, 0, 0, 1.0),
+}
 
 
 @pytest.mark.parametrize("dataset", sorted(CEILINGS))

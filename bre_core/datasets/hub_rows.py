@@ -158,7 +158,7 @@ def document_from_cdr_kb_row(row: Mapping, split: str, where: str = "cdr: hub ro
             (_get(relation, "type", str, at), _get(relation, "arg1_id", str, at), _get(relation, "arg2_id", str, at))
         )
     by_id = {m.id: m for m in mentions}
-    for label, arg1, arg2 in pairs:
+    for _label, arg1, arg2 in pairs:
         for arg in (arg1, arg2):
             if arg not in by_id:
                 raise DataError(f"relation argument {arg} is not an entity of document {document_id}.", path=where)

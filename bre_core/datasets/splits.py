@@ -21,7 +21,11 @@ _ID_FIELDS = {"ddi": "document_id", "dce": "doc_id"}
 
 
 def check_split_seed(value: int | str) -> int | str:
-    """`study`, or an integer seed (a string of digits from the command line is one)."""
+    """`study`, or an integer seed (a string of digits from the command line is one).
+
+    >>> check_split_seed("7"), check_split_seed("study")
+    (7, 'study')
+    """
     if value == STUDY_SPLIT or isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
@@ -63,7 +67,9 @@ def split_train_validation(
     return train, held_out
 
 
-def seeded_split(items: Sequence[T], split: str, seed: int | str | None = DEFAULT_SPLIT_SEED, dataset: str = "") -> list[T]:
+def seeded_split(
+    items: Sequence[T], split: str, seed: int | str | None = DEFAULT_SPLIT_SEED, dataset: str = ""
+) -> list[T]:
     """The items of `split` for a corpus whose official training set also gives the validation split.
 
     `seed` is an integer (a seeded share of train) or "study" (the study's own list; items are (line, row)).

@@ -95,7 +95,9 @@ def train_model(
             return result.micro.f1, result.macro_f1
 
         callback_list.append(
-            BestCheckpoint(score_validation, training.eval_from_epoch, loaded.tokenizer, checkpoint, folder / CURVE, info)
+            BestCheckpoint(
+                score_validation, training.eval_from_epoch, loaded.tokenizer, checkpoint, folder / CURVE, info
+            )
         )
     trainer = build_trainer(loaded, examples, arguments, callback_list)
     main = trainer.is_world_process_zero()

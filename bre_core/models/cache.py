@@ -82,7 +82,9 @@ class ModelCache:
             with self._lock:
                 del self._loading[spec]
                 # A BreError is repeated as it is (same type); anything else by its type's name only.
-                shown = exc if isinstance(exc, BreError) else BreError(f"{spec.name} failed to load ({type(exc).__name__})")
+                shown = (
+                    exc if isinstance(exc, BreError) else BreError(f"{spec.name} failed to load ({type(exc).__name__})")
+                )
                 self._failed[spec] = (time.monotonic(), shown)
             pending.set_exception(exc)
             raise

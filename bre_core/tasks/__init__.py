@@ -20,4 +20,15 @@ def get_task(name: str, protocol: str | Protocol = CORRECTED, targets: str | Pro
     return TASKS[name](protocol, targets)
 
 
-__all__ = ["CORRECTED", "HEADLINE", "PROTOCOLS", "Key", "Protocol", "STUDY", "TASKS", "Task", "get_protocol", "get_task"]
+__all__ = [
+    "CORRECTED",
+    "HEADLINE",
+    "PROTOCOLS",
+    "Key",
+    "Protocol",
+    "STUDY",
+    "TASKS",
+    "Task",
+    "get_protocol",
+    "get_task",
+]

@@ -20,12 +20,22 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize_space(text: str) -> str:
-    """Collapse runs of whitespace and trim, so stray spaces in a generation do not change its meaning."""
+    """Collapse runs of whitespace and trim, so stray spaces in a generation do not change its meaning.
+
+    >>> normalize_space("  aspirin \t and   cox-2 ")
+    'aspirin and cox-2'
+    """
     return _SPACES.sub(" ", text).strip()
 
 
 def join_drugs(names: Iterable[str]) -> str:
-    """'A and B' for two names, 'A, B, and C' for three or more (the study's list style)."""
+    """'A and B' for two names, 'A, B, and C' for three or more (the study's list style).
+
+    >>> join_drugs(["FOLFOX", "bevacizumab"])
+    'FOLFOX and bevacizumab'
+    >>> join_drugs(["A", "B", "C"])
+    'A, B, and C'
+    """
     names = list(names)
     if len(names) <= 2:
         return " and ".join(names)

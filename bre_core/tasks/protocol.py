@@ -33,7 +33,7 @@ class Protocol:
     repeats_sentences: bool  # one sentence per gold relation as counted, even when two read the same
     comb_double_space: bool  # the DCE COMB sentence reads "participate in a  drug combination"
 
-    def with_rule(self, rule: str, value: bool) -> "Protocol":
+    def with_rule(self, rule: str, value: bool) -> Protocol:
         return replace(self, name=f"{self.name}+{rule}", **{rule: value})
 
 
@@ -201,4 +201,3 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 SCORING_RULES = tuple(rule for rule in RULES if rule.example != "training targets only")
-
