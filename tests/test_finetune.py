@@ -23,6 +23,8 @@ from bre_core.results import read_run
 from bre_core.settings import DecodingSettings, TrainingSettings
 from bre_core.tasks import get_task
 
+pytestmark = pytest.mark.slow  # training tiny models
+
 TASK = get_task("chemprot")
 
 

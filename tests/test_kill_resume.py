@@ -23,6 +23,8 @@ from bre_core.results import MANIFEST, METRICS, PARTIAL, PREDICTIONS, is_complet
 from bre_core.runner import PENDING
 from bre_core.tasks import get_task
 
+pytestmark = pytest.mark.slow  # real subprocesses killed with SIGKILL
+
 REPO = Path(__file__).resolve().parents[1]
 WRAPPER = Path(__file__).resolve().parent / "slow_cli.py"
 TASK = get_task("chemprot")

@@ -11,6 +11,8 @@ from tiny_models import SENTENCES
 
 from bre_core.ui.compare_tab import compare_text
 
+pytestmark = pytest.mark.slow  # a served app under concurrent clients
+
 # bench/ holds scripts, not a package: load the harness from its file rather than put bench/ on everyone's sys.path.
 _spec = importlib.util.spec_from_file_location("bench_load", Path(__file__).resolve().parents[1] / "bench" / "load.py")
 load = importlib.util.module_from_spec(_spec)
