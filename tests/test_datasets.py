@@ -1,5 +1,6 @@
 """Corpus loaders: hand-written fixtures in the official formats, the real corpora, and bad input."""
 
+import json
 import shutil
 
 import pytest
@@ -229,3 +230,18 @@ def test_real_entity_spans_point_at_their_names(shared_data):
             for entity in document.entities:
                 for start, end in entity.spans:
                     assert document.text[start:end] == entity.names[0], (dataset, document.id, entity.id)
+
+
+def test_a_ddi_row_without_an_entity_id_names_file_line_and_key(tmp_path, capsys):
+    from bre_core.cli import main
+
+    row = {"document_id": "Aspirin_ddi", "text": "Aspirin.", "relations": []}
+    row["entities"] = [{"offsets": [0, 7], "text": "Aspirin", "type": "DRUG"}]
+    folder = tmp_path / "ddi" / "bigbio_source"
+    folder.mkdir(parents=True)
+    (folder / "test.jsonl").write_text(json.dumps(row) + "\n")
+    (folder / "train.jsonl").write_text("")
+    assert main(["data", "export", "--dataset", "ddi", "--split", "test", "--data-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"{folder / 'test.jsonl'}, line 1: missing key 'id' (keys present: offsets, text, type)." in error
+    assert "Traceback" not in error

@@ -797,7 +797,8 @@ def test_malformed_ddi_row_names_dataset_row_and_problem():
     assert message.startswith("ddi: hub row 1 of bigbio/ddi_corpus [ddi_corpus_source, test] (document_id Aspirin_ddi)")
     assert "unknown entity T7" in message
     broken = dict(row, entities=[{"offsets": [0, 7], "text": "Aspirin", "type": "DRUG"}], relations=[])
-    assert "malformed row (KeyError: 'id')" in _data_error("ddi", [broken])
+    # The hub and the local files share the converter, which names the missing key (issue 17: no raw KeyError).
+    assert "missing key 'id' (keys present: offsets, text, type)" in _data_error("ddi", [broken])
 
 
 def test_malformed_dce_row_names_dataset_row_and_key():

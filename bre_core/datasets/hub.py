@@ -22,68 +22,33 @@ The row -> Document converters are plain functions, so that they can be tested o
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 
-from bre_core.datasets import dce as _dce
-from bre_core.datasets import ddi as _ddi
+from bre_core.datasets.hub_documents import documents_from_hub_rows
 from bre_core.datasets.hub_rows import (
     CDR_KB,
     CDR_SOURCE,
     CHEMPROT_FULL,
     CHEMPROT_SHARED_TASK,
-    chemprot_full_row,
-    chemprot_shared_task_row,
     document_from_cdr_kb_row,
     document_from_cdr_source_row,
     document_from_chemprot_row,
 )
-from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, seeded_split
+from bre_core.datasets.hub_sources import (
+    DCE_REVISION,
+    DDI_SOURCE,
+    HUB_SOURCES,
+    PARQUET_REVISION,
+    SPLITS,
+    HubSource,
+    hub_source,
+    hub_split,
+    origin_of,
+)
+from bre_core.datasets.splits import DEFAULT_SPLIT_SEED
 from bre_core.errors import BreError, DataError, HubUnavailableError, UnknownNameError
 from bre_core.hub_access import endpoint, offline_setting, probe
 from bre_core.schema import Document
-
-PARQUET_REVISION = "refs/convert/parquet"
-# `allenai/drug-combo-extraction` @ "Add test set file" (May 2022): final_train_set.jsonl + final_test_set.jsonl.
-DCE_REVISION = "8092b28c4f8490d234c1385bb385575ec7408330"
-
-DDI_SOURCE = "ddi_corpus_source"
-
-_SPLITS = ("train", "validation", "test")
-
-
-@dataclass(frozen=True)
-class HubSource:
-    """One corpus on the hub: repository, revision, and where the files of each split lie in it.
-
-    `configs`: folders of the repository at `revision`, best first (the parquet export keeps one folder per config,
-    with a folder per split inside); None means the repository's own files, named in `files` (split -> path).
-    `seeded_validation`: the hub has train and test only; validation is the seeded share of train the local loader
-    takes. `builder`: the `datasets` packaged builder that reads the files.
-    """
-
-    repo: str
-    revision: str
-    configs: tuple[str | None, ...]
-    files: Mapping[str, str] | None = None
-    seeded_validation: bool = False
-    builder: str = "parquet"
-
-
-HUB_SOURCES: dict[str, HubSource] = {
-    "chemprot": HubSource("bigbio/chemprot", PARQUET_REVISION, (CHEMPROT_SHARED_TASK, CHEMPROT_FULL)),
-    "cdr": HubSource("bigbio/bc5cdr", PARQUET_REVISION, (CDR_SOURCE, CDR_KB)),
-    "ddi": HubSource("bigbio/ddi_corpus", PARQUET_REVISION, (DDI_SOURCE,), seeded_validation=True),
-    "dce": HubSource(
-        "allenai/drug-combo-extraction",
-        DCE_REVISION,
-        (None,),
-        files={"train": "final_train_set.jsonl", "test": "final_test_set.jsonl"},
-        seeded_validation=True,
-        builder="json",
-    ),
-}
-
 
 # --- loading ---------------------------------------------------------------------------------------------
 
@@ -95,9 +60,9 @@ def load_split(dataset: str, split: str, split_seed: int | str = DEFAULT_SPLIT_S
     offline use) and read with `datasets.load_dataset`. Raises HubUnavailableError within seconds when the hub
     cannot be reached (or offline mode is set) and the files are not cached; DataError for anything else.
     """
-    source = _source(dataset)
-    if split not in _SPLITS:
-        raise UnknownNameError("split", split, _SPLITS)
+    source = hub_source(dataset)
+    if split not in SPLITS:
+        raise UnknownNameError("split", split, SPLITS)
     rows, config = _fetch_rows(dataset, split, source)
     return documents_from_hub_rows(
         dataset,
@@ -105,24 +70,8 @@ def load_split(dataset: str, split: str, split_seed: int | str = DEFAULT_SPLIT_S
         rows,
         config=config,
         split_seed=split_seed,
-        origin=_origin(source, config, hub_split(dataset, split)),
+        origin=origin_of(source, config, hub_split(dataset, split)),
     )
-
-
-def hub_split(dataset: str, split: str) -> str:
-    """The hub split whose rows make `split`: validation of DDI and DCE is cut from the hub's train split."""
-    source = _source(dataset)
-    return "train" if source.seeded_validation and split == "validation" else split
-
-
-def _source(dataset: str) -> HubSource:
-    if dataset not in HUB_SOURCES:
-        raise UnknownNameError("dataset", dataset, sorted(HUB_SOURCES))
-    return HUB_SOURCES[dataset]
-
-
-def _origin(source: HubSource, config: str | None, split: str) -> str:
-    return f"{source.repo} [{config + ', ' if config else ''}{split}]"
 
 
 def _fetch_rows(dataset: str, split: str, source: HubSource) -> tuple[list[dict], str | None]:
@@ -142,7 +91,7 @@ def _fetch_rows(dataset: str, split: str, source: HubSource) -> tuple[list[dict]
 
     failures = []
     for config in source.configs:
-        origin = _origin(source, config, wanted)
+        origin = origin_of(source, config, wanted)
         try:
             files = _hub_files(source, config, wanted, local_only)
         except Exception as exc:  # noqa: BLE001 - an unreachable hub, a missing revision, an uncached file ...
@@ -270,91 +219,14 @@ def _is_connection_error(exc: BaseException) -> bool:
     return False
 
 
-# --- rows -> Documents ---------------------------------------------------------------------------------------
-
-
-def documents_from_hub_rows(
-    dataset: str,
-    split: str,
-    rows: Sequence[Mapping],
-    *,
-    config: str | None = None,
-    split_seed: int | str | None = DEFAULT_SPLIT_SEED,
-    origin: str | None = None,
-) -> list[Document]:
-    """The Documents of `split` from the rows of hub split `hub_split(dataset, split)`, in the local loader's order.
-
-    `config` names the hub config the rows come from (None: the first of `HUB_SOURCES[dataset].configs`).
-    DDI rows are put in the reference order first (DrugBank documents, then MedLine, each by document id): the hub
-    builder lists the files in directory order. Validation of DDI and DCE is the seeded share of train, as locally.
-    """
-    source = _source(dataset)
-    if split not in _SPLITS:
-        raise UnknownNameError("split", split, _SPLITS)
-    config = source.configs[0] if config is None else config
-    if config not in source.configs:
-        raise UnknownNameError(f"{dataset} hub config", str(config), [str(c) for c in source.configs])
-    origin = origin or _origin(source, config, hub_split(dataset, split))
-    numbered = [(i, _mapping(row, dataset, origin, i)) for i, row in enumerate(rows, start=1)]
-    if dataset == "ddi":
-        numbered.sort(key=lambda item: _ddi_order(item[1]))
-    if source.seeded_validation:
-        numbered = seeded_split(numbered, split, split_seed, dataset)
-    convert = _CONVERTERS[(dataset, config)]
-    documents = []
-    for number, row in numbered:
-        where = f"{dataset}: hub row {number} of {origin}{_row_label(dataset, row)}"
-        try:
-            documents.append(convert(row, split, where))
-        except BreError:
-            raise
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            raise DataError(f"malformed row ({type(exc).__name__}: {exc}).", path=where) from None
-    return documents
-
-
-def _mapping(row, dataset: str, origin: str, number: int) -> Mapping:
-    if not isinstance(row, Mapping):
-        raise DataError(
-            f"expected a mapping of column names to values, got {type(row).__name__}.",
-            path=f"{dataset}: hub row {number} of {origin}",
-        )
-    return row
-
-
-def _row_label(dataset: str, row: Mapping) -> str:
-    key = {"chemprot": "pmid", "ddi": "document_id", "dce": "doc_id"}.get(dataset)
-    value = row.get(key) if key else row.get("document_id")
-    if dataset == "cdr" and value is None:
-        passages = row.get("passages")
-        if isinstance(passages, list) and passages and isinstance(passages[0], Mapping):
-            value, key = passages[0].get("document_id"), "document_id"
-    return f" ({key or 'document_id'} {value})" if value is not None else ""
-
-
-def _ddi_order(row: Mapping) -> tuple[bool, str]:
-    document_id = str(row.get("document_id", ""))
-    return document_id.isdigit(), document_id  # MedLine documents are PubMed ids; DrugBank ones are drug names
-
-
-def _ddi_row(row: Mapping, split: str, where: str) -> Document:
-    return _ddi.document_from_row(dict(row), split, where, None)
-
-
-def _dce_row(row: Mapping, split: str, where: str) -> Document:
-    return _dce.document_from_row(dict(row), split, where, None)
-
-
-_CONVERTERS = {
-    ("chemprot", CHEMPROT_SHARED_TASK): chemprot_shared_task_row,
-    ("chemprot", CHEMPROT_FULL): chemprot_full_row,
-    ("cdr", CDR_SOURCE): document_from_cdr_source_row,
-    ("cdr", CDR_KB): document_from_cdr_kb_row,
-    ("ddi", DDI_SOURCE): _ddi_row,
-    ("dce", None): _dce_row,
-}
-
 __all__ = [
+    "CDR_KB",
+    "CDR_SOURCE",
+    "CHEMPROT_FULL",
+    "CHEMPROT_SHARED_TASK",
+    "DCE_REVISION",
+    "DDI_SOURCE",
+    "PARQUET_REVISION",
     "HUB_SOURCES",
     "HubSource",
     "load_split",

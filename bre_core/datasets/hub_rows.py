@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bre_core.datasets.cdr import Concepts
+from bre_core.datasets.hub_fields import mapping_at, offsets_pair, records_at, typed_field
 from bre_core.errors import DataError
 from bre_core.schema import Document, Entity, Relation
 
@@ -30,30 +31,30 @@ def document_from_chemprot_row(
     group and arguments, comparing letters and digits only). With `chemprot_shared_task_eval_source` they are the
     gold-standard rows already, kept in their order.
     """
-    pmid = _get(row, "pmid", str, where)
-    text = _get(row, "text", str, where).replace("\n", " ", 1)
+    pmid = typed_field(row, "pmid", str, where)
+    text = typed_field(row, "text", str, where).replace("\n", " ", 1)
     entities = []
-    for i, entity in enumerate(_records(row, "entities", where), start=1):
+    for i, entity in enumerate(records_at(row, "entities", where), start=1):
         at = f"{where}, entity {i}"
-        offsets = _offsets_pair(_get(entity, "offsets", (list, tuple), at), at)
+        offsets = offsets_pair(typed_field(entity, "offsets", (list, tuple), at), at)
         entities.append(
             Entity(
-                id=_get(entity, "id", str, at),
-                type=_get(entity, "type", str, at),
-                names=(_get(entity, "text", str, at),),
+                id=typed_field(entity, "id", str, at),
+                type=typed_field(entity, "type", str, at),
+                names=(typed_field(entity, "text", str, at),),
                 spans=(offsets,),
             )
         )
     known = {e.id for e in entities}
     relations = []
-    for i, relation in enumerate(_records(row, "relations", where), start=1):
+    for i, relation in enumerate(records_at(row, "relations", where), start=1):
         at = f"{where}, relation {i}"
-        group = _get(relation, "type", str, at).strip()
+        group = typed_field(relation, "type", str, at).strip()
         if config == CHEMPROT_FULL and group not in CHEMPROT_GOLD_GROUPS:
             continue
         args = (
-            _strip_role(_get(relation, "arg1", str, at), "Arg1"),
-            _strip_role(_get(relation, "arg2", str, at), "Arg2"),
+            _strip_role(typed_field(relation, "arg1", str, at), "Arg1"),
+            _strip_role(typed_field(relation, "arg2", str, at), "Arg2"),
         )
         for arg in args:
             if arg not in known:
@@ -105,24 +106,24 @@ def document_from_cdr_source_row(row: Mapping, split: str, where: str = "cdr: hu
     right after it that lie inside it are its parts (BioC lists them there). A part gives a name, not a span, to the
     composite's id at its position, as PubTator's 7th column pairs them (see `_cdr_mentions`).
     """
-    passages = _records(row, "passages", where)
+    passages = records_at(row, "passages", where)
     if not passages:
         raise DataError("no passages.", path=where)
-    document_id = _get(passages[0], "document_id", str, f"{where}, passage 1")
+    document_id = typed_field(passages[0], "document_id", str, f"{where}, passage 1")
     texts, entities, relations = [], [], []
     for i, passage in enumerate(passages, start=1):
         at = f"{where}, passage {i}"
-        if _get(passage, "document_id", str, at) != document_id:
+        if typed_field(passage, "document_id", str, at) != document_id:
             raise DataError(f"passage of document {passage['document_id']} inside document {document_id}.", path=at)
-        texts.append(_get(passage, "text", str, at))
-        entities.extend((f"{at}, entity {j}", e) for j, e in enumerate(_records(passage, "entities", at), start=1))
+        texts.append(typed_field(passage, "text", str, at))
+        entities.extend((f"{at}, entity {j}", e) for j, e in enumerate(records_at(passage, "entities", at), start=1))
         listed = []
-        for j, relation in enumerate(_records(passage, "relations", at), start=1):
+        for j, relation in enumerate(records_at(passage, "relations", at), start=1):
             rat = f"{at}, relation {j}"
             listed.append(
                 Relation(
-                    label=_get(relation, "type", str, rat),
-                    args=(_get(relation, "arg1_id", str, rat), _get(relation, "arg2_id", str, rat)),
+                    label=typed_field(relation, "type", str, rat),
+                    args=(typed_field(relation, "arg1_id", str, rat), typed_field(relation, "arg2_id", str, rat)),
                 )
             )
         # Every passage repeats the document's relations: keep the first list as it is (a CID listed twice stays
@@ -144,18 +145,22 @@ def document_from_cdr_kb_row(row: Mapping, split: str, where: str = "cdr: hub ro
     CID order. The concept pairs are read back block by block: a CID is the pair of concepts whose full mention
     product is the next run of relations. A CID whose concepts have no mention in the text is lost in this schema.
     """
-    document_id = _get(row, "document_id", str, where)
+    document_id = typed_field(row, "document_id", str, where)
     texts = []
-    for i, passage in enumerate(_records(row, "passages", where), start=1):
-        texts.extend(_get(passage, "text", list, f"{where}, passage {i}"))
+    for i, passage in enumerate(records_at(row, "passages", where), start=1):
+        texts.extend(typed_field(passage, "text", list, f"{where}, passage {i}"))
     if not all(isinstance(t, str) for t in texts):
         raise DataError("passage text is not a list of strings.", path=where)
-    mentions = _cdr_mentions((f"{where}, entity {j}", e) for j, e in enumerate(_records(row, "entities", where), 1))
+    mentions = _cdr_mentions((f"{where}, entity {j}", e) for j, e in enumerate(records_at(row, "entities", where), 1))
     pairs = []
-    for i, relation in enumerate(_records(row, "relations", where), start=1):
+    for i, relation in enumerate(records_at(row, "relations", where), start=1):
         at = f"{where}, relation {i}"
         pairs.append(
-            (_get(relation, "type", str, at), _get(relation, "arg1_id", str, at), _get(relation, "arg2_id", str, at))
+            (
+                typed_field(relation, "type", str, at),
+                typed_field(relation, "arg1_id", str, at),
+                typed_field(relation, "arg2_id", str, at),
+            )
         )
     by_id = {m.id: m for m in mentions}
     for _label, arg1, arg2 in pairs:
@@ -186,16 +191,16 @@ def _cdr_mentions(entities) -> list[_Mention]:
             )
 
     for at, entity in entities:
-        entity = _mapping_at(entity, at)
-        fragments = [_offsets_pair(f, at) for f in _get(entity, "offsets", (list, tuple), at)]
-        names = _get(entity, "text", (list, tuple), at)
+        entity = mapping_at(entity, at)
+        fragments = [offsets_pair(f, at) for f in typed_field(entity, "offsets", (list, tuple), at)]
+        names = typed_field(entity, "text", (list, tuple), at)
         if not fragments or not all(isinstance(n, str) for n in names):
             raise DataError("expected `offsets` as [[start, end], ...] and `text` as a list of strings.", path=at)
-        ids = tuple(_get(n, "db_id", str, at) for n in _records(entity, "normalized", at))
+        ids = tuple(typed_field(n, "db_id", str, at) for n in records_at(entity, "normalized", at))
         extent = (min(s for s, _ in fragments), max(e for _, e in fragments))
         mention = _Mention(
-            id=str(_get(entity, "id", (str, int), at)),
-            type=_get(entity, "type", str, at),
+            id=str(typed_field(entity, "id", (str, int), at)),
+            type=typed_field(entity, "type", str, at),
             name=" ".join(names),
             span=extent,
             ids=ids,
@@ -267,51 +272,3 @@ def _cdr_document(
         entities=concepts.entities(relations),
         relations=tuple(relations),
     )
-
-
-# --- helpers ---------------------------------------------------------------------------------------------
-
-
-def _mapping_at(value, at: str) -> Mapping:
-    if not isinstance(value, Mapping):
-        raise DataError(f"expected a mapping, got {type(value).__name__}.", path=at)
-    return value
-
-
-def _get(mapping: Mapping, key: str, kind, at: str):
-    """mapping[key], checked for presence and type, or a DataError naming the row and the key."""
-    mapping = _mapping_at(mapping, at)
-    if key not in mapping:
-        raise DataError(
-            f"missing key '{key}' (keys present: {', '.join(sorted(map(str, mapping))) or 'none'}).", path=at
-        )
-    value = mapping[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise DataError(f"key '{key}' has type {type(value).__name__}, expected {expected}.", path=at)
-    return value
-
-
-def _records(mapping: Mapping, key: str, at: str) -> list[Mapping]:
-    """A list of records, whether stored as a list of dicts or, as `datasets.Sequence({...})` returns them, as a
-    dict of equally long lists."""
-    value = _get(mapping, key, (list, tuple, Mapping), at)
-    if isinstance(value, Mapping):
-        lengths = {len(v) if isinstance(v, (list, tuple)) else -1 for v in value.values()}
-        if -1 in lengths or len(lengths) > 1:
-            raise DataError(f"key '{key}' holds columns of different lengths or non-list columns.", path=at)
-        count = lengths.pop() if lengths else 0
-        return [{name: column[i] for name, column in value.items()} for i in range(count)]
-    for i, record in enumerate(value, start=1):
-        _mapping_at(record, f"{at}, {key} {i}")
-    return list(value)
-
-
-def _offsets_pair(value, at: str) -> tuple[int, int]:
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) != 2
-        or not all(isinstance(x, int) and not isinstance(x, bool) for x in value)
-    ):
-        raise DataError(f"expected offsets [start, end], found {value!r}.", path=at)
-    return int(value[0]), int(value[1])
