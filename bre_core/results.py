@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bre_core import run_schema as schema
 from bre_core.atomic import write_text_atomic
 from bre_core.datasets.files import iter_lines
 from bre_core.errors import DataError, PredictionFileError, RunError
@@ -26,8 +28,10 @@ def read_predictions(path: str | Path, known_ids: Collection[str]) -> dict[str, 
     error naming the file and line.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise PredictionFileError(f"{path}: no such predictions file.")
+    if not path.is_file():  # a pipe or a device would block or never end
+        raise PredictionFileError(f"{path}: not a regular file (a pipe, a device or a folder); give a JSON-lines file.")
     known = set(known_ids)
     outputs: dict[str, str] = {}
     try:
@@ -42,6 +46,10 @@ def read_predictions(path: str | Path, known_ids: Collection[str]) -> dict[str, 
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise PredictionFileError(f"{where}: not valid JSON ({exc.msg}).") from None
+        except RecursionError:
+            raise PredictionFileError(
+                f'{where}: JSON nested too deeply; expected {{"id": ..., "output": ...}}.'
+            ) from None
         if not isinstance(row, dict) or "id" not in row or "output" not in row:
             raise PredictionFileError(f'{where}: expected an object with keys "id" and "output", found {line[:120]!r}.')
         doc_id, output = str(row["id"]), row["output"]
@@ -71,6 +79,7 @@ MANIFEST, METRICS, PREDICTIONS, PARTIAL = (
     "predictions.jsonl",
     "predictions.partial.jsonl",
 )
+MAX_FILE_BYTES = 100 * 2**20  # a run file larger than this is skipped: the study's largest are a few MiB
 
 
 # What a record holds under one protocol: the relations read and their judgement against the gold.
@@ -151,21 +160,19 @@ class PredictionRecord:
         }
 
     @classmethod
-    def from_json(cls, row: dict, protocol: str | None = None) -> PredictionRecord:
-        """A record from its JSON line, read under `protocol` (default: the study's where the line has it)."""
-        judgements = {LEGACY: _judged_block(row)}
-        judgements |= {name: _judged_block(row[name]) for name in PROTOCOLS if name != LEGACY and name in row}
+    def from_json(cls, row: dict, protocol: str | None = None, where: str = "record") -> PredictionRecord:
+        """A record from its JSON line, read under `protocol` (default: the study's where the line has it).
+
+        A line that does not match the schema (a missing key, a value of the wrong type) is a SchemaError
+        naming where."""
+        common = schema.record(row, where)
+        judgements = {LEGACY: schema.judged_block(row, where)}
+        for name in PROTOCOLS:
+            if name != LEGACY and name in row:
+                block = schema.expect(row[name], dict, f"{where}.{name}")
+                judgements[name] = schema.judged_block(block, f"{where}.{name}")
         protocol = protocol if protocol in judgements else (HEADLINE if HEADLINE in judgements else LEGACY)
-        return cls(
-            id=str(row["id"]),
-            output=str(row["output"]),
-            input_tokens=int(row.get("input_tokens", 0)),
-            output_tokens=int(row.get("output_tokens", 0)),
-            seconds=float(row.get("seconds", 0.0)),
-            protocol=protocol,
-            judgements=judgements,
-            **_judged_from_json(judgements[protocol]),
-        )
+        return cls(**common, protocol=protocol, judgements=judgements, **_judged_from_json(judgements[protocol]))
 
 
 def judged_json(relations, unreadable: int, unknown_labels: int, verdict=None) -> dict:
@@ -194,25 +201,6 @@ def judged_json(relations, unreadable: int, unknown_labels: int, verdict=None) -
 
 def _judged_to_json(record: PredictionRecord) -> dict:
     return judged_json(record.relations, record.unreadable, record.unknown_labels, record)
-
-
-def _judged_block(row: dict) -> dict:
-    """The JUDGED_FIELDS of a JSON object, typed, with the defaults of older run folders."""
-    return {
-        "relations": [
-            {"label": str(r["label"]), "args": [str(a) for a in r["args"]]} for r in row.get("relations", [])
-        ],
-        "unreadable": int(row.get("unreadable", 0)),
-        "unknown_labels": int(row.get("unknown_labels", 0)),
-        "correct": [bool(c) for c in row.get("correct", [])],
-        "keys": [list(keys) for keys in row.get("keys", [])],
-        "matched": [list(keys) for keys in row.get("matched", [])],
-        "found": list(row.get("found", [])),
-        "missed": list(row.get("missed", [])),
-        "tp": int(row.get("tp", 0)),
-        "fp": int(row.get("fp", 0)),
-        "fn": int(row.get("fn", 0)),
-    }
 
 
 def _judged_from_json(block: dict) -> dict:
@@ -320,12 +308,13 @@ def run_name(model: str, dataset: str, split: str, setting: str = "zero-shot", s
 
 
 def is_complete(path: str | Path) -> bool:
+    """Whether the folder's manifest.json (a regular file) says the run is complete."""
     manifest = Path(path) / MANIFEST
-    if not manifest.is_file():
+    if not manifest.is_file():  # follows links: a pipe or a device is not a file
         return False
     try:
-        return json.loads(manifest.read_text(encoding="utf-8")).get("status") == "complete"
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return read_json(manifest).get("status") == "complete"
+    except (RunError, ValueError, AttributeError):
         return False
 
 
@@ -340,18 +329,51 @@ def read_run(path: str | Path) -> Run:
             state += "; run the same evaluate command again to resume it"
         raise RunError(f"{path}: not a complete run: {state}.")
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        scores, headline = metrics_by_protocol(json.loads((path / METRICS).read_text(encoding="utf-8")))
-        predictions = tuple(
-            PredictionRecord.from_json(json.loads(line), headline)
-            for _, line in iter_lines(path / PREDICTIONS)
-            if line.strip()
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, DataError) as exc:
+        manifest = schema.manifest(read_json(path / MANIFEST), MANIFEST)
+        scores, headline = metrics_by_protocol(read_json(path / METRICS))
+        predictions, seen = [], set()
+        for number, line in enumerate(read_regular(path / PREDICTIONS).splitlines(), start=1):
+            if not line.strip():
+                continue
+            record = PredictionRecord.from_json(_json_line(line), headline, f"{PREDICTIONS} line {number}")
+            if record.id in seen:
+                raise schema.SchemaError(f"{PREDICTIONS} line {number}: document id {record.id!r} appears twice")
+            seen.add(record.id)
+            predictions.append(record)
+    except RunError:
+        raise
+    except (OSError, ValueError, DataError) as exc:
         raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
     if any(record.protocol != headline for record in predictions):
         raise RunError(f"{path}: damaged run folder (predictions lack the {headline} protocol's judgement).")
-    return Run(path, manifest, scores[headline], predictions, headline, scores)
+    return Run(path, manifest, scores[headline], tuple(predictions), headline, scores)
+
+
+def read_regular(path: Path) -> str:
+    """A run file's text: a regular file (not a pipe or a device) of at most MAX_FILE_BYTES, valid UTF-8."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise RunError(f"{path.parent}: damaged run folder (no {path.name}). Delete it and run it again.") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise RunError(f"{path}: not a regular file (a pipe, a device or a folder); a run folder holds plain files.")
+    if status.st_size > MAX_FILE_BYTES:
+        raise RunError(
+            f"{path}: {status.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes for a run file; skipped."
+        )
+    with open(path, "rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1).decode("utf-8")
+
+
+def read_json(path: Path):
+    return _json_line(read_regular(path))
+
+
+def _json_line(text: str):
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def metrics_by_protocol(metrics: dict) -> tuple[dict[str, dict], str]:
@@ -360,12 +382,15 @@ def metrics_by_protocol(metrics: dict) -> tuple[dict[str, dict], str]:
     Run folders written before protocols hold the corrected protocol's metrics at the top level. Entries that
     belong to no protocol (a finetuned run's validation curve) are given to every block.
     """
-    if not isinstance(metrics, dict):
-        raise ValueError("metrics.json is not an object")
+    schema.expect(metrics, dict, METRICS)
     if "protocol" not in metrics:
-        return {LEGACY: metrics}, LEGACY
+        return {LEGACY: schema.metrics_block(metrics, METRICS)}, LEGACY
     shared = {key: value for key, value in metrics.items() if key not in PROTOCOLS and key != "protocol"}
-    scores = {name: {**metrics[name], **shared} for name in PROTOCOLS if isinstance(metrics.get(name), dict)}
+    scores = {
+        name: {**schema.metrics_block(metrics[name], f"{METRICS}.{name}"), **shared}
+        for name in PROTOCOLS
+        if name in metrics
+    }
     headline = metrics["protocol"]
     if headline not in scores:
         raise ValueError(f"metrics.json names the headline protocol {headline!r} but has no block for it")
