@@ -7,6 +7,7 @@ from types import ModuleType
 
 from bre_core.datasets import cdr, chemprot, dce, ddi
 from bre_core.datasets.files import resolve_data_dir
+from bre_core.datasets.integrity import check_corpus
 from bre_core.datasets.splits import DEFAULT_SPLIT_SEED, STUDY_SPLIT, check_split_seed
 from bre_core.errors import UnknownNameError
 from bre_core.schema import Document
@@ -52,7 +53,13 @@ def load_documents(
         return hub.load_split(dataset, split, split_seed=split_seed)
     if source != "files":
         raise UnknownNameError("data source", source, SOURCES)
-    return module.load_split(resolve_data_dir(data_dir), split, split_seed)
+    data_dir = resolve_data_dir(data_dir)
+    documents = module.load_split(data_dir, split, split_seed)  # its errors name the line; then the whole files
+    split_files = module.split_files(split)
+    check_corpus(
+        dataset, data_dir, module.files(), list(split_files.values() if isinstance(split_files, dict) else split_files)
+    )
+    return documents
 
 
 def split_seed_used(dataset: str, split_seed: int | str = DEFAULT_SPLIT_SEED) -> int | str | None:

@@ -27,6 +27,11 @@ def files() -> list[str]:
     return list(_FILES.values())
 
 
+def split_files(split: str) -> list[str]:
+    """The files a split is read from, relative to the data folder."""
+    return [_FILES[split]]
+
+
 def load_split(data_dir: Path, split: str, split_seed: int | None = None) -> list[Document]:
     path = require_file(data_dir / _FILES[split], NAME, data_dir)
     documents = []

@@ -20,7 +20,7 @@ _RELEASE = {
 
 
 def split_files(split: str) -> dict[str, str]:
-    """The files of one split, relative to the data folder."""
+    """The files of one split ({"abstracts", "entities", "gold"}), relative to the data folder."""
     folder, stem, suffix = _RELEASE[split]
     base = f"{FOLDER}/original/{folder}/{stem}"
     return {

@@ -25,6 +25,11 @@ def files() -> list[str]:
     return list(_FILES.values())
 
 
+def split_files(split: str) -> list[str]:
+    """The files a split is read from (validation is cut from train), relative to the data folder."""
+    return [_FILES["test" if split == "test" else "train"]]
+
+
 def load_split(data_dir: Path, split: str, split_seed: int | str | None = DEFAULT_SPLIT_SEED) -> list[Document]:
     source = "test" if split == "test" else "train"
     path = require_file(data_dir / _FILES[source], NAME, data_dir)
