@@ -107,9 +107,9 @@ def recall_above_1(runs: Sequence[Run]) -> list[tuple[Run, str, float]]:
     one gold pair as two true positives, so its FN can go negative."""
     found = []
     for run in runs:
-        for name in run.protocols:
-            under = run.under(name)
-            recall = (under.metrics.get("micro") or {}).get("recall") if under is not None else None
+        # From the metrics blocks: seeing every run under every protocol would rebuild all its records.
+        for name, block in (dict(run.scores) or {run.protocol: run.metrics}).items():
+            recall = (block.get("micro") or {}).get("recall")
             if recall is not None and recall > 1:
                 found.append((run, name, recall))
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import traceback
 from pathlib import Path
 
@@ -49,6 +50,19 @@ class PredictionFileError(BreError):
 
 class RunError(BreError):
     """A run folder that is missing, incomplete, damaged or not comparable with another."""
+
+
+class DiskFullError(BreError, OSError):
+    """No space left while writing a file; what was written before is intact, so the same command resumes."""
+
+    def __init__(self, path: Path | str):
+        self.path = path
+        super().__init__(f"disk full while writing {path}; free space and run the same command again, it resumes.")
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether an OSError is "no space left on device" (or over a disk quota)."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class InputError(BreError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from bre_core import run_schema as schema
 from bre_core.atomic import write_text_atomic
 from bre_core.datasets.files import iter_lines
-from bre_core.errors import DataError, PredictionFileError, RunError
+from bre_core.errors import DataError, DiskFullError, PredictionFileError, RunError, disk_full
 from bre_core.schema import ParsedRelation, ParseResult
 from bre_core.scoring import judge, key_from_json, key_to_json
 from bre_core.tasks import get_task
@@ -420,11 +420,17 @@ def read_partial(path: str | Path) -> list[PredictionRecord]:
 def append_partial(path: str | Path, records: list[PredictionRecord]) -> None:
     """Append finished documents durably, so that a killed run loses at most the chunk in flight."""
     partial = Path(path) / PARTIAL
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    with open(partial, "a", encoding="utf-8", newline="\n") as stream:
-        stream.writelines(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records)
-        stream.flush()
-        os.fsync(stream.fileno())
+    try:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "a", encoding="utf-8", newline="\n") as stream:
+            stream.writelines(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records)
+            stream.flush()
+            os.fsync(stream.fileno())
+    except OSError as exc:
+        # A torn last line is dropped when the run resumes (read_partial), so what came before is safe.
+        if disk_full(exc):
+            raise DiskFullError(partial) from exc
+        raise
 
 
 def finalize_run(path: str | Path, manifest: dict, metrics: dict, records: list[PredictionRecord]) -> Path:

@@ -34,9 +34,20 @@ def key_path(loc: tuple) -> str:
     return text
 
 
+MAX_YAML_BYTES = 1 << 20  # the study's grid is 5 KiB; a larger file is a mistake, and YAML parsing is slow
+MAX_YAML_DEPTH = 20  # the deepest key path of either file format is 5
+
+
 def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
-    """(data, node tree for line numbers) of a YAML file; an unreadable file or bad YAML is a ConfigError."""
+    """(data, node tree for line numbers) of a YAML file; an unreadable file or bad YAML is a ConfigError.
+
+    Files over MAX_YAML_BYTES, nested over MAX_YAML_DEPTH levels, or with anchors and aliases (`&a` / `*a`,
+    which can make a few lines expand to billions of values) are refused before they are built.
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"{size:,} bytes; {what} may be at most {MAX_YAML_BYTES:,} bytes (1 MiB)", path)
         raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {what}: {exc.strerror or exc}", path) from exc
@@ -46,12 +57,28 @@ def read_yaml(path: Path, what: str) -> tuple[Any, yaml.Node | None]:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8", path, line) from None
     try:
+        _check_structure(text, path)
         return yaml.safe_load(text), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
             f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path, mark.line + 1 if mark else None
         ) from exc
+
+
+def _check_structure(text: str, path: Path) -> None:
+    """Refuse aliases and deep nesting while only reading events, so that nothing is expanded or recursed."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ConfigError("anchors and aliases (&name, *name) are not allowed: write the values out", path, line)
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise ConfigError(f"nested more than {MAX_YAML_DEPTH} levels deep", path, line)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def check_duplicate_keys(node: yaml.Node | None, path: Path, loc: tuple = ()) -> None:

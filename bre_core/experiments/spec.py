@@ -16,9 +16,11 @@ from typing import Literal
 
 from bre_core.config import ENV_MODELS_FILE, MODELS_FILE, ModelsFile, load_models_file
 from bre_core.datasets import DATASETS
+from bre_core.datasets.integrity import TRAIN_DOCUMENTS
 from bre_core.errors import UnknownNameError
 from bre_core.experiments.file_schema import TAGS, ExperimentFile, ModelFilter, describe
 from bre_core.results import is_complete, run_name
+from bre_core.settings import FEW_SHOT_SEEDS, FULL_DATA_SEED
 from bre_core.yaml_errors import ConfigError, check_duplicate_keys, config_error, read_yaml, validate
 
 PAPER_FILE = Path(__file__).resolve().parents[2] / "experiments" / "paper.yaml"
@@ -91,8 +93,25 @@ class Experiment:
             return entry.get(model)
         return entry
 
+    def check_out(self) -> None:
+        """The file's `out` must lie in the working tree or beside the file: a file cannot send runs to /etc.
+
+        A folder elsewhere can be given on the command line instead (--out), as an absolute path.
+        """
+        out = Path(self.spec.out).resolve()
+        allowed = (Path.cwd().resolve(), Path(self.path).resolve().parent)
+        if not any(out == root or root in out.parents for root in allowed):
+            raise ConfigError(
+                f"{self.spec.out!r} is outside the working tree {allowed[0]} and the file's folder {allowed[1]}; "
+                "use a folder inside one of them, or give --out /absolute/path on the command line",
+                self.path,
+                loc=("out",),
+            )
+
     def plan(self, out: str | Path | None = None, data_dir: str | Path | None = None) -> list[PlannedRun]:
         """Every run, in file order, with its folder (under `out`, default the file's) and its command."""
+        if out is None:
+            self.check_out()
         out = str(out if out is not None else self.spec.out)
         models_option: tuple[str, ...] = ()
         if self.models_path != _default_models_path():
@@ -178,8 +197,15 @@ def _expand(spec: ExperimentFile, models_file: ModelsFile, problems: list) -> li
                 for model in models
                 for dataset in datasets
                 for setting in block.settings
-                for seed in (block.seeds or [42 if setting == "full" else 0])
+                for seed in (block.seeds or [FULL_DATA_SEED if setting == "full" else FEW_SHOT_SEEDS[0]])
             ]
+            for setting in block.settings:
+                too_large = [d for d in datasets if setting != "full" and int(setting[1:]) > TRAIN_DOCUMENTS[d]]
+                if too_large:
+                    sizes = ", ".join(f"{d} {TRAIN_DOCUMENTS[d]}" for d in too_large)
+                    problems.append(
+                        (f"{setting} asks for more training documents than there are ({sizes})", loc + ("settings",))
+                    )
             new = [
                 _Run(
                     "finetune",

@@ -1,5 +1,8 @@
 """About tab: the study, what the app does, metric definitions, data sources and licences, intended use."""
 
+from bre_core.tasks.protocol import SCORING_RULES
+from bre_core.ui.compare_view import markdown_text
+
 ABOUT = """
 ## What this is
 `bre` compares **general-domain** and **biomedical-domain** language models on biomedical relation extraction, side
@@ -21,11 +24,15 @@ pretraining (RQ1) and biomedical instruction tuning (RQ2) are worth it, and foun
 ## Metrics
 - **Precision** = correct predicted relations / predicted relations; **recall** = correct / gold relations;
   **F1** = their harmonic mean. **Micro**: counted over all relations; **macro**: the mean of per-class F1.
-- A predicted relation is correct when it matches a distinct gold relation under the dataset's rule — ChemProt:
-  head, tail (lower-cased) and class; DDI: head, tail (case-sensitive, in order) and class; DCE: the set of drugs
-  and the class; CDR: the chemical and disease strings name the gold (MeSH) concepts (concept level).
+- A predicted relation is correct when it matches a gold relation under the dataset's rule — ChemProt:
+  head, tail (the gold lower-cased) and class; DDI: head, tail (case-sensitive, in order) and class; DCE: the set
+  of drugs and the class; CDR: the chemical and disease strings (the corrected protocol: the MeSH concepts they
+  name, so that two spellings of one pair count once).
 - **Parse failures**: pieces of the output that match no pattern, plus relations with an unknown label word.
 - **Confidence intervals**: paired bootstrap over documents (95%); p-values: approximate randomisation.
+- **Two scoring protocols** (a choice on the Compare and Dashboard tabs): **study**, exactly what the published
+  study's scoring code does, quirks included (the default, so that numbers compare with the paper's), and
+  **corrected**, the project's rules. Where they differ:
 
 ## Data
 | corpus | source | licence |
@@ -41,5 +48,14 @@ advice and must not inform the care of any patient.
 """
 
 
+def protocols_table() -> str:
+    """The scoring rules on which the protocols differ, as a Markdown table (from tasks/protocol.py)."""
+    rows = [
+        f"| {markdown_text(r.title)} | {markdown_text(r.study)} | {markdown_text(r.corrected)} |" for r in SCORING_RULES
+    ]
+    return "\n".join(["| rule | study | corrected |", "|---|---|---|", *rows])
+
+
 def build(gr) -> None:
-    gr.Markdown(ABOUT)
+    head, tail = ABOUT.split("\n## Data\n", 1)
+    gr.Markdown(f"{head}\n{protocols_table()}\n\n## Data\n{tail}")

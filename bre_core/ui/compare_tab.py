@@ -5,42 +5,22 @@ from __future__ import annotations
 import functools
 import logging
 import random
-from dataclasses import dataclass, field
-
-import pandas as pd
 
 from bre_core.datasets import DATASETS, SPLITS, load_documents
 from bre_core.errors import BreError, InputError, log_fault
 from bre_core.results import Run
 from bre_core.schema import Document
 from bre_core.side_by_side import Side, answer
-from bre_core.tasks import get_task
+from bre_core.tasks import HEADLINE, get_task
 from bre_core.ui import compare_view as view
+from bre_core.ui import protocol_view
+from bre_core.ui.compare_result import Answers, CompareResult, present
 from bre_core.ui.context import GENERATION_GROUP, AppContext, demo_passages
 from bre_core.user_input import check_choice, check_passage
 
 log = logging.getLogger(__name__)
 
 BENCHMARK, FREE_TEXT = "Benchmark example", "Free text"
-
-
-@dataclass
-class SideView:
-    caption: str
-    relations: pd.DataFrame
-    passage: str
-    raw: str
-
-
-@dataclass
-class CompareResult:
-    message: str  # the summary, or why nothing ran
-    scores: pd.DataFrame = field(default_factory=pd.DataFrame)
-    gold: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=view.RELATION_COLUMNS))
-    a: SideView | None = None
-    b: SideView | None = None
-    precomputed: bool = False
-    judged: bool = False  # a benchmark example: there is gold to show and to score against
 
 
 @functools.lru_cache(maxsize=16)
@@ -112,18 +92,40 @@ def run_comparison(
     split: str = "test",
     example_id: str = "",
     live: bool = False,
+    protocol: str = HEADLINE,
 ) -> CompareResult:
-    """Both models' relations on the passage; precomputed run predictions are used for benchmark examples
-    unless `live`. Bad input gives a message, never an exception; a model that fails affects its column only."""
+    """Both models' relations on the passage, judged under `protocol`; precomputed run predictions are used for
+    benchmark examples unless `live`. Bad input gives a message, never an exception; a model that fails affects
+    its column only."""
     try:
-        return _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example_id, live)
+        protocol = protocol_view.chosen(protocol)
+        return present(_answers(ctx, task_name, model_a, model_b, kind, text, split, example_id, live), protocol)
     except BreError as exc:
         return CompareResult(f"⚠️ {view.markdown_text(exc)}")
     except Exception as exc:  # the last guard: a stack trace never reaches the page
         return CompareResult(f"⚠️ {view.markdown_text(log_fault(log, 'The comparison', exc))}")
 
 
-def _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example_id, live) -> CompareResult:
+def rejudge(answers: Answers | None, protocol: str) -> CompareResult | None:
+    """The answers of the last comparison judged under another protocol (no model runs); None before any."""
+    if answers is None:
+        return None
+    try:
+        return present(answers, protocol_view.chosen(protocol))
+    except BreError as exc:
+        return CompareResult(f"⚠️ {view.markdown_text(exc)}")
+    except Exception as exc:
+        return CompareResult(f"⚠️ {view.markdown_text(log_fault(log, 'The comparison', exc))}")
+
+
+def kept_answers(result: CompareResult) -> Answers | None:
+    """What a session keeps for a protocol switch: a benchmark example's answers; never free text, since what a
+    user types is not held on the server (the protocol applies to it at the next Compare)."""
+    answers = result.answers
+    return answers if answers is not None and answers.document is not None else None
+
+
+def _answers(ctx, task_name, model_a, model_b, kind, text, split, example_id, live) -> Answers:
     task = get_task(check_choice(task_name, "task", sorted(DATASETS)))
     document = None
     if check_choice(kind, "input kind", [BENCHMARK, FREE_TEXT]) == BENCHMARK:
@@ -150,38 +152,7 @@ def _run_comparison(ctx, task_name, model_a, model_b, kind, text, split, example
             to_run[slot] = spec
     if to_run:
         sides.update(_live(ctx, to_run, task, item))
-
-    judged = document is not None
-    summary = view.summarise(task, document, sides["a"], sides["b"])
-    name_a, name_b = (view.markdown_text(sides[slot].model) for slot in ("a", "b"))
-    message = (
-        f"**Relations found by both: {summary.both}** · only {name_a}: {summary.only_a} · only {name_b}: "
-        f"{summary.only_b}"
-    )
-    if judged:
-        message += f" · gold relations: {len(task.distinct_relations(document))}"
-    passage = document.text if document else item
-
-    def side_view(slot: str) -> SideView:
-        side = sides[slot]
-        record = side.record
-        return SideView(
-            caption=view.side_caption(side, provenance.get(slot)),
-            relations=view.relations_table(task, record, judged),
-            passage=view.highlight(passage, view.passage_marks(record, judged)),
-            raw=record.output if record else "",
-        )
-
-    gold = task.gold_for_display(document) if document is not None else None
-    return CompareResult(
-        message=message,
-        scores=summary.scores if summary.scores is not None else pd.DataFrame(),
-        gold=view.gold_table(task, gold),
-        a=side_view("a"),
-        b=side_view("b"),
-        precomputed=bool(provenance),
-        judged=judged,
-    )
+    return Answers(task.name, document, document.text if document else item, sides, provenance)
 
 
 def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: str) -> dict:
@@ -234,6 +205,10 @@ def build(gr, app, ctx: AppContext) -> None:
     with gr.Row():
         run_button = gr.Button("Compare", variant="primary")
         live_button = gr.Button("Re-run live (ignore precomputed predictions)")
+        protocol = protocol_view.radio(
+            gr, info="how relations are marked; switches the example shown (free text: at the next Compare)"
+        )
+    answers = gr.State(None)  # this session's last benchmark answers: another protocol judges them again
     summary = gr.Markdown()
     scores = gr.Dataframe(label="Scores on this example", interactive=False)
     gold = gr.Dataframe(label="Gold relations", interactive=False)
@@ -249,7 +224,9 @@ def build(gr, app, ctx: AppContext) -> None:
                 columns.append((caption, table, passage, raw))
     outputs = [summary, scores, gold] + [c for column in columns for c in column]
 
-    def show(result: CompareResult):
+    def show(result: CompareResult | None):
+        if result is None:  # nothing compared yet: nothing to judge again
+            return [gr.skip()] * (len(outputs) + 1)
         sides = [result.a, result.b]
         # Free text has no gold: no empty gold and score tables then.
         values = [
@@ -259,15 +236,21 @@ def build(gr, app, ctx: AppContext) -> None:
         ]
         for side in sides:
             values += [side.caption, side.relations, side.passage, side.raw] if side else ["", None, "", ""]
-        return values
+        return values + [kept_answers(result)]
 
-    def on_compare(task_name, a, b, how, passage_text, part, example_id, live=False):
-        return show(run_comparison(ctx, task_name, a, b, how, passage_text, part, example_id, live))
+    def on_compare(task_name, a, b, how, passage_text, part, example_id, chosen, live=False):
+        return show(run_comparison(ctx, task_name, a, b, how, passage_text, part, example_id, live, chosen))
 
-    inputs = [task, model_a, model_b, kind, text, split, example]
+    inputs = [task, model_a, model_b, kind, text, split, example, protocol]
     generating = {"concurrency_id": GENERATION_GROUP, "concurrency_limit": 1, "api_visibility": "private"}
-    run_button.click(on_compare, inputs, outputs, **generating)
-    live_button.click(lambda *args: on_compare(*args, live=True), inputs, outputs, **generating)
+    run_button.click(on_compare, inputs, outputs + [answers], **generating)
+    live_button.click(lambda *args: on_compare(*args, live=True), inputs, outputs + [answers], **generating)
+    protocol.input(
+        lambda kept, chosen: show(rejudge(kept, chosen)),
+        [answers, protocol],
+        outputs + [answers],
+        api_visibility="private",
+    )
 
     def examples_for(task_name, part, words):
         try:

@@ -40,10 +40,13 @@ def empty_figure(title: str, note: str) -> go.Figure:
     return figure
 
 
-def difference_figure(frame: pd.DataFrame, question: str, setting: str, colours: dict, about: dict) -> go.Figure:
+def difference_figure(
+    frame: pd.DataFrame, question: str, setting: str, colours: dict, about: dict, protocol: str | None = None
+) -> go.Figure:
     """Bars of B − A per dataset with the paired bootstrap 95% CI, one colour per pair (B's), a zero line."""
     title, y_title = QUESTIONS[question]
-    title = f"{title} (setting: {setting}; 95% paired bootstrap CI over documents)"
+    scored = f"; {protocol} protocol" if protocol else ""
+    title = f"{title} (setting: {setting}{scored}; 95% paired bootstrap CI over documents)"
     if frame.empty:
         return empty_figure(
             title, "No pair of models.yaml has runs of both models on the same dataset, split, setting and seed."
@@ -70,10 +73,11 @@ def difference_figure(frame: pd.DataFrame, question: str, setting: str, colours:
             name=name + (f", seed {seed}" if several_seeds else ""),
             legendgroup=pair,
             marker_color=colours.get(b),
-            customdata=rows[["a_f1", "b_f1", "low", "high", "documents"]].to_numpy().tolist(),
+            customdata=rows[["a_f1", "b_f1", "low", "high", "documents", "protocol"]].to_numpy().tolist(),
             hovertemplate=(
                 f"{b} − {a}<br>%{{x}}: %{{y:+.3f}} [%{{customdata[2]:+.3f}}, %{{customdata[3]:+.3f}}]<br>"
-                f"{a} %{{customdata[0]:.3f}}, {b} %{{customdata[1]:.3f}}; %{{customdata[4]}} documents<extra></extra>"
+                f"{a} %{{customdata[0]:.3f}}, {b} %{{customdata[1]:.3f}}; %{{customdata[4]}} documents; "
+                "%{customdata[5]} protocol<extra></extra>"
             ),
         )
     figure.add_hline(y=0, line_color="black", line_width=1)
@@ -88,9 +92,10 @@ def _k_label(setting: str) -> str:
     return setting if setting in ("full", "zero-shot") else str(int(setting_order(setting)))
 
 
-def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict) -> go.Figure:
+def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: str | None = None) -> go.Figure:
     """Micro-F1 against k (zero-shot, 16, 64, full), mean ± sd over seeds, one line per model, a panel per dataset."""
-    title = "Few-shot: micro-F1 by training documents k (mean ± sd over seeds)"
+    scored = f"; {protocol} protocol" if protocol else ""
+    title = f"Few-shot: micro-F1 by training documents k (mean ± sd over seeds{scored})"
     if curve.empty:
         return empty_figure(title, "No run with a zero-shot, kN or full setting matches the filters.")
     curve = curve.assign(data=[data_label(d, s) for d, s in zip(curve.dataset, curve.split)])

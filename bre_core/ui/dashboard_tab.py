@@ -6,17 +6,19 @@ import hashlib
 import os
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from bre_core import analysis
 from bre_core.atomic import write_text_atomic
-from bre_core.config import ModelsFile, load_models_file
-from bre_core.results import Run
-from bre_core.run_sets import find_runs, runs_table
+from bre_core.config import ModelsFile
+from bre_core.tasks import HEADLINE, PROTOCOLS
 from bre_core.ui import dashboard_figures as figures
+from bre_core.ui import protocol_view
+from bre_core.ui.dashboard_data import DashboardData, choices, load_data
+
+__all__ = ["DashboardData", "build", "choices", "load_dashboard", "load_data", "render"]
 
 # On-screen column -> leaderboard column; the CSV keeps the leaderboard's own (numeric) columns.
 TABLE_COLUMNS = {
@@ -26,14 +28,16 @@ TABLE_COLUMNS = {
     "dataset": "dataset",
     "split": "split",
     "setting": "setting",
-    "micro-F1": "micro",
+    "micro-F1": "micro",  # these three under the chosen protocol
     "macro-F1": "macro",
+    **{f"micro-F1 ({name})": f"micro_{name}" for name in PROTOCOLS},  # side by side, whatever is chosen
     "micro-F1 (mean, for sorting)": "micro_f1",
     "seeds": "seeds",
     "parse failures (mean)": "parse_failures",
     "documents": "documents",
+    "note": "note",
 }
-TABLE_TYPES = ["str"] * 8 + ["number"] * 4
+TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"]
 EMPTY_STATE = """### No runs yet
 The dashboard reads run folders from `assets/results/` and from the folders in `$BRE_RUNS_DIR` (several
 separated by `{sep}`). Looked in: {folders}.
@@ -53,88 +57,39 @@ def _escape(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in str(text))
 
 
-@dataclass
-class DashboardData:
-    """The runs of the folders and what is computed from them once per (re)load."""
-
-    folders: list[str]
-    runs: list[Run]
-    warnings: list[str]
-    board: pd.DataFrame
-    curve: pd.DataFrame
-    classes: pd.DataFrame  # per-class F1 summarised over seeds
-    pairs: dict[str, list]
-    colours: dict[str, str]
-    about: dict[str, tuple]  # model -> (domain, ift)
-    samples: int = 1000
-    _differences: dict = field(default_factory=dict)
-
-    def differences(self, question: str, setting: str | None) -> pd.DataFrame:
-        """Paired differences of one question and setting, bootstrapped when first asked for, then kept."""
-        key = (question, setting)
-        if key not in self._differences:  # a race only computes the same seeded numbers twice
-            settings = None if setting is None else [setting]
-            pairs = self.pairs.get(question, [])
-            self._differences[key] = analysis.pair_differences(
-                self.runs, pairs, settings=settings, samples=self.samples
-            )
-        return self._differences[key]
-
-
-def load_data(folders, models: ModelsFile | None = None, samples: int = 1000) -> DashboardData:
-    """Read every complete run under `folders` (skipped folders become warnings) and summarise them."""
-    folders = [str(f) for f in ([folders] if isinstance(folders, (str, Path)) else folders) if f]
-    models = models or load_models_file()
-    found, warnings = find_runs(*folders)
-    runs, duplicates = analysis.unique_runs(found)
-    table = runs_table(runs)
-    about = {m.name: (m.domain, m.ift) for m in models.models}
-    about |= {row.model: (row.domain, row.ift) for row in table.itertuples(index=False)}
-    return DashboardData(
-        folders=folders,
-        runs=runs,
-        warnings=warnings + duplicates,
-        board=analysis.leaderboard(table),
-        curve=analysis.few_shot_curve(table),
-        classes=analysis.per_class_summary(analysis.per_class(runs)),
-        pairs={k: [tuple(p) for p in v] for k, v in models.pairs.items()},
-        colours=figures.model_colours(about),
-        about=about,
-        samples=samples,
-    )
-
-
-def choices(data: DashboardData) -> dict[str, list[str]]:
-    """The values each control can take, from the runs: filters, the RQ setting, the per-class data and setting."""
-    board = data.board
-    settings = sorted(board.setting.dropna().astype(str).unique(), key=analysis.setting_rank)
-    return {
-        "datasets": sorted(board.dataset.dropna().astype(str).unique()),
-        "settings": settings,
-        "domains": sorted(board.domain.dropna().astype(str).unique()),
-        "ifts": sorted(board.ift.dropna().astype(str).unique()),
-        "data": sorted({analysis.data_label(d, s) for d, s in zip(board.dataset, board.split)}),
-    }
-
-
-def write_csv(frame: pd.DataFrame) -> str:
+def write_csv(frame: pd.DataFrame, protocol: str = HEADLINE) -> str:
     """The table as CSV in the temp folder (which gradio may serve), named by content so repeats cost nothing."""
     text = frame.to_csv(index=False)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / "bre-dashboard" / digest / "leaderboard.csv"
+    path = Path(tempfile.gettempdir()) / "bre-dashboard" / digest / f"leaderboard-{protocol}.csv"
     if not path.is_file():
         write_text_atomic(path, text)
     return str(path)
 
 
-def _message(data: DashboardData, shown: pd.DataFrame, skipped: list[str]) -> str:
+def _message(data: DashboardData, protocol: str, shown: pd.DataFrame, skipped: list[str], notes: list[str]) -> str:
     where = ", ".join(f"`{f}`" for f in data.folders) or "no folder"
     if not data.runs:
         parts = [EMPTY_STATE.format(sep=os.pathsep, folders=where)]
     else:
-        parts = [f"**{len(data.runs)} runs** in {where}; {len(shown)} of {len(data.board)} rows shown."]
+        parts = [
+            f"**{len(data.runs)} runs** in {where}; {len(shown)} of {len(data.board)} rows shown. Scored under the "
+            f"**{protocol}** protocol (micro-F1, macro-F1 and the charts); micro-F1 under each protocol side by side."
+        ]
         if shown.empty:
             parts.append("No run matches the filters: clear one of them.")
+    # Runs scored without some protocol (written before protocols): their cell for it is empty, and a chart
+    # under it shows them as they are; say which, whatever protocol is chosen.
+    missing = next((name for name in PROTOCOLS if any(name not in run.protocols for run in data.runs)), None)
+    if missing:
+        parts.append(protocol_view.read_as_note(data.runs, missing))
+    above = analysis.recall_above_1(data.runs)
+    if above:
+        parts.append(f"⚠️ **Recall above 1** ({protocol_view.RECALL_ABOVE_1}; the row's note says so):")
+        parts.append("\n".join(f"- {_escape(run.name)}: {name} recall {recall:.3f}" for run, name, recall in above))
+    if notes:
+        parts.append("ℹ️ **Pairs compared under another protocol** in the RQ charts (one run lacks the chosen one):")
+        parts.append("\n".join(f"- {_escape(n)}" for n in notes))
     if data.warnings:
         parts.append(f"⚠️ **{len(data.warnings)} run folder(s) skipped**; everything else is shown:")
         parts.append("\n".join(f"- {_escape(w)}" for w in data.warnings))
@@ -142,6 +97,10 @@ def _message(data: DashboardData, shown: pd.DataFrame, skipped: list[str]) -> st
         parts.append("⚠️ **Pairs of runs not compared** in the RQ charts:")
         parts.append("\n".join(f"- {_escape(w)}" for w in skipped))
     return "\n\n".join(parts)
+
+
+def _notes(board: pd.DataFrame) -> list[str]:
+    return [f"⚠️ recall > 1 ({n} run{'s' * (n > 1)})" if n else "" for n in board.recall_above_1]
 
 
 def render(
@@ -153,42 +112,50 @@ def render(
     rq_setting: str | None = None,
     class_data: str | None = None,
     class_setting: str | None = None,
+    protocol: str | None = HEADLINE,
 ):
     """(table, CSV path, RQ1 figure, RQ2 figure, few-shot figure, per-class figure, message) under the filters.
 
     Empty filters select everything. The RQ charts follow the dataset filter, the few-shot and per-class charts
     the dataset, domain and IFT filters; the setting filter applies to the table (the charts have their own).
+    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart.
     """
-    options = choices(data)
-    board = analysis.filter_rows(data.board, dataset=datasets, setting=settings, domain=domains, ift=ifts)
+    protocol = protocol_view.chosen(protocol)
+    view, options = data.view(protocol), choices(data)
+    board = analysis.filter_rows(view.board, dataset=datasets, setting=settings, domain=domains, ift=ifts)
+    board = board.assign(note=_notes(board))
     table = board.rename(columns={v: k for k, v in TABLE_COLUMNS.items()})[list(TABLE_COLUMNS)]
     table = table.round({"micro-F1 (mean, for sorting)": 4, "parse failures (mean)": 1})
-    csv = write_csv(board) if data.runs else None
+    csv = write_csv(board, protocol) if data.runs else None
 
     rq_setting = rq_setting or ("full" if "full" in options["settings"] else next(iter(options["settings"]), None))
-    rq_figures, skipped = [], []
+    rq_figures, skipped, notes = [], [], []
     for question in ("rq1", "rq2"):
-        frame = data.differences(question, rq_setting)
+        frame = data.differences(question, rq_setting, protocol)
         skipped += frame.attrs.get("skipped", [])
+        notes += frame.attrs.get("notes", [])
         frame = analysis.filter_rows(frame, dataset=datasets)
-        rq_figures.append(figures.difference_figure(frame, question, rq_setting or "none", data.colours, data.about))
+        rq_figures.append(
+            figures.difference_figure(frame, question, rq_setting or "none", data.colours, data.about, protocol)
+        )
 
-    curve = analysis.filter_rows(data.curve, dataset=datasets, domain=domains, ift=ifts)
-    few_shot = figures.few_shot_figure(curve, data.colours, data.about)
+    curve = analysis.filter_rows(view.curve, dataset=datasets, domain=domains, ift=ifts)
+    few_shot = figures.few_shot_figure(curve, data.colours, data.about, protocol)
 
     class_data = class_data or next(iter(options["data"]), None)
     class_setting = class_setting or rq_setting
-    classes = analysis.filter_rows(data.classes, setting=[class_setting], domain=domains, ift=ifts)
+    classes = analysis.filter_rows(view.classes, setting=[class_setting], domain=domains, ift=ifts)
     labels = [analysis.data_label(d, s) for d, s in zip(classes.dataset, classes.split)]
     classes = classes[[label == class_data for label in labels]]
-    title = f"Per-class F1 on {class_data} (setting: {class_setting})"
+    title = f"Per-class F1 on {class_data} (setting: {class_setting}; {protocol} protocol)"
     per_class = figures.class_figure(classes, title, data.colours, data.about)
-    return table, csv, *rq_figures, few_shot, per_class, _message(data, table, sorted(set(skipped)))
+    message = _message(data, protocol, table, sorted(set(skipped)), list(dict.fromkeys(notes)))
+    return table, csv, *rq_figures, few_shot, per_class, message
 
 
-def load_dashboard(folders, *filters, models: ModelsFile | None = None, samples: int = 1000):
-    """Read the folders afresh and render (see `render` for the filters and the outputs)."""
-    return render(load_data(folders, models, samples), *filters)
+def load_dashboard(folders, *filters, models: ModelsFile | None = None, samples: int = 1000, protocol=None):
+    """Read the folders afresh and render (see `render` for the filters, the protocol and the outputs)."""
+    return render(load_data(folders, models, samples), *filters, **({} if protocol is None else {"protocol": protocol}))
 
 
 def _updates(gr, data: DashboardData, values: list):
@@ -228,8 +195,12 @@ def build(gr, app, runs_dirs, models: ModelsFile | None = None) -> None:
         domains = gr.Dropdown(multiselect=True, label="Domain", info="empty: all")
         ifts = gr.Dropdown(multiselect=True, label="IFT", info="instruction finetuning; empty: all")
         refresh = gr.Button("Refresh", scale=0)
+    protocol = protocol_view.radio(gr)
     table = gr.Dataframe(
-        label="Leaderboard: one row per model, dataset, split and setting; mean ± sd over seeds (n seeds)",
+        label=(
+            "Leaderboard: one row per model, dataset, split and setting; mean ± sd over seeds (n seeds); micro-F1, "
+            "macro-F1 and the order under the chosen protocol, micro-F1 under each protocol side by side"
+        ),
         datatype=TABLE_TYPES,
         interactive=False,
     )
@@ -246,6 +217,7 @@ def build(gr, app, runs_dirs, models: ModelsFile | None = None) -> None:
 
     controls = [datasets, settings, domains, ifts, rq_setting, class_data, class_setting]
     outputs = [table, download, rq1, rq2, few_shot, per_class, message]
+    shown = controls + [protocol]  # the protocol's choices never change: a reload leaves it as it is
 
     def show(*values):
         return render(current(), *values)
@@ -256,8 +228,8 @@ def build(gr, app, runs_dirs, models: ModelsFile | None = None) -> None:
     def first(*values):
         return _updates(gr, current(), list(values))
 
-    app.load(first, controls, controls).then(show, controls, outputs)
-    refresh.click(reload, controls, controls).then(show, controls, outputs)
-    for control in controls:
+    app.load(first, controls, controls).then(show, shown, outputs)
+    refresh.click(reload, controls, controls).then(show, shown, outputs)
+    for control in shown:
         # .input, not .change: the updates made by a (re)load would otherwise render seven times over
-        control.input(show, controls, outputs, api_visibility="undocumented")
+        control.input(show, shown, outputs, api_visibility="undocumented")

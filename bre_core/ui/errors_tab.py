@@ -1,8 +1,6 @@
 """Error cases tab: two runs over the same documents, relation by relation (buckets, documents, confusion, export)."""
 
 import hashlib
-import html
-import itertools
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -11,18 +9,21 @@ import pandas as pd
 
 from bre_core import error_cases as ec
 from bre_core.errors import BreError
-from bre_core.results import MANIFEST, Run, read_run
+from bre_core.results import MANIFEST, Run, on_shared_protocol, read_run
 from bre_core.run_sets import find_runs
+from bre_core.tasks import HEADLINE
+from bre_core.ui import protocol_view
 from bre_core.ui.compare_view import markdown_text
+from bre_core.ui.errors_view import (  # noqa: F401  (the tab's colours, for callers)
+    HEATMAP_SCALES,
+    MODEL_COLOURS,
+    OUTCOME_COLOURS,
+    legend_html,
+    passage_html,
+    relations_html,
+    styled,
+)
 
-# One colour per outcome and per model, used by every table, badge and heatmap of the tab.
-OUTCOME_COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "missed": "#9e9e9e"}
-MODEL_COLOURS = {"A": "#1f77b4", "B": "#ff7f0e"}
-HEATMAP_SCALES = {"A": "Blues", "B": "Oranges"}
-_COLOURS = {**OUTCOME_COLOURS, **MODEL_COLOURS}
-BUCKET_COLOURS = dict(zip(ec.BUCKETS, (_COLOURS[k] for k in ("correct", "A", "B", "missed", "wrong", "wrong"))))
-# Entity types get colours that are none of the outcome or model colours.
-ENTITY_PALETTE = ("#6a1b9a", "#00838f", "#8d6e63", "#ad1457", "#283593", "#827717")
 SHOWN, FORMATS = [c for c in ec.CASE_COLUMNS if c != "key"], ("csv", "jsonl")
 NO_RUNS = "**No runs found** under {where}. Make one, e.g. `python -m bre_core evaluate --model flan-t5-base " + (
     "--dataset chemprot --split test --out runs` (or `finetune ... --out runs`), then reload the page."
@@ -56,6 +57,20 @@ def _run(path: str) -> Run:
     return _read(str(path), (Path(path) / MANIFEST).stat().st_mtime_ns)
 
 
+def _seen(path: str, protocol) -> Run:
+    """The run under the chosen protocol; one not scored with it (written before protocols) as it is."""
+    run = _run(path)
+    return run.under(protocol_view.chosen(protocol)) or run
+
+
+def _judged(a: Run, b: Run, protocol: str) -> str:
+    """Which protocol the pair is judged under (error_cases sees both under one), and why when not the chosen."""
+    used = on_shared_protocol(a, b)[0].protocol
+    kept = [markdown_text(run.name) for run in (a, b) if protocol not in run.protocols]
+    why = f" ({', '.join(kept)}: written before protocols, read as corrected)" if kept else ""
+    return f"judged under the **{used}** protocol{why}"
+
+
 def _corpus(run: Run, data_dir) -> tuple[list | None, str]:
     """The runs' documents from the corpus (cached), or None and why; a corpus that is absent is looked for again."""
     key = (*(run.manifest.get(k) for k in ("dataset", "split", "split_seed", "data_hash")), str(data_dir))
@@ -69,8 +84,8 @@ def _corpus(run: Run, data_dir) -> tuple[list | None, str]:
     return _CORPORA[key], ""
 
 
-def _cases(path_a, path_b, data_dir) -> tuple[pd.DataFrame, str]:
-    run_a, run_b = _run(path_a), _run(path_b)
+def _cases(path_a, path_b, data_dir, protocol=HEADLINE) -> tuple[pd.DataFrame, str]:
+    run_a, run_b = _seen(path_a, protocol), _seen(path_b, protocol)
     documents, note = _corpus(run_a, data_dir)
     return ec.buckets(run_a, run_b, documents), note
 
@@ -111,35 +126,42 @@ def comparable_choices(path_a: str | None, runs_dirs) -> list[tuple[str, str]]:
     return [(label, path) for label, path, _ in same]
 
 
-def class_choices(path_a, path_b, data_dir=None) -> list[str]:
-    return sorted(set(_cases(path_a, path_b, data_dir)[0]["class"])) if path_a and path_b else []
+def class_choices(path_a, path_b, data_dir=None, protocol=HEADLINE) -> list[str]:
+    return sorted(set(_cases(path_a, path_b, data_dir, protocol)[0]["class"])) if path_a and path_b else []
 
 
-def analyse(path_a, path_b, buckets=(), classes=(), data_dir=None) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(cases per bucket for the chosen classes, the filtered cases, a message)."""
+def analyse(
+    path_a, path_b, buckets=(), classes=(), data_dir=None, protocol=HEADLINE
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(cases per bucket for the chosen classes, the filtered cases, a message), judged under `protocol`."""
     empty = ec.bucket_counts(pd.DataFrame(columns=ec.CASE_COLUMNS)), pd.DataFrame(columns=SHOWN)
     if not (path_a and path_b):
         return *empty, CHOOSE
     try:
-        cases, note = _cases(path_a, path_b, data_dir)
+        cases, note = _cases(path_a, path_b, data_dir, protocol)
+        a, b = _seen(path_a, protocol), _seen(path_b, protocol)
+        judged = _judged(a, b, protocol_view.chosen(protocol))
     except (BreError, OSError) as exc:
-        return *empty, f"**Cannot compare these runs.** {exc}"
+        return *empty, f"**Cannot compare these runs.** {markdown_text(exc)}"
     counts = ec.bucket_counts(ec.filter_cases(cases, (), classes))
     shown = ec.filter_cases(cases, buckets, classes)
-    a, b = _run(path_a), _run(path_b)
-    runs = f"A = **{_model(a.manifest)}** ({a.name}), B = **{_model(b.manifest)}** ({b.name})"
-    message = f"{runs}: {len(shown)} of {len(cases)} cases over {len(a.predictions)} documents. {note}"
+    runs = ", ".join(
+        f"{slot} = **{markdown_text(_model(run.manifest))}** ({markdown_text(run.name)})"
+        for slot, run in (("A", a), ("B", b))
+    )
+    message = f"{runs}, {judged}: {len(shown)} of {len(cases)} cases over {len(a.predictions)} documents. {note}"
     return counts, shown[SHOWN], message.strip()
 
 
-def export_cases(path_a, path_b, buckets=(), classes=(), fmt="csv", data_dir=None) -> str | None:
+def export_cases(path_a, path_b, buckets=(), classes=(), fmt="csv", data_dir=None, protocol=HEADLINE) -> str | None:
     """The filtered cases written as CSV or JSON lines under the temp folder; the file's path (None: no runs)."""
     if not (path_a and path_b):
         return None
-    shown = ec.filter_cases(_cases(path_a, path_b, data_dir)[0], buckets, classes)
+    shown = ec.filter_cases(_cases(path_a, path_b, data_dir, protocol)[0], buckets, classes)
     # Named by what it holds, so that the same selection never piles up copies and two selections never collide.
-    digest = hashlib.sha256(repr((path_a, path_b, sorted(buckets or ()), sorted(classes or ()))).encode()).hexdigest()
-    name = f"errors__{_run(path_a).name}__vs__{_run(path_b).name}.{fmt}"
+    chosen = (path_a, path_b, sorted(buckets or ()), sorted(classes or ()), protocol)
+    digest = hashlib.sha256(repr(chosen).encode()).hexdigest()
+    name = f"errors__{_run(path_a).name}__vs__{_run(path_b).name}__{protocol}.{fmt}"
     return str(ec.export(shown, fmt, Path(tempfile.gettempdir()) / "bre-errors" / digest[:16] / name))
 
 
@@ -148,11 +170,14 @@ def case_document(evt) -> str:
     return str(evt.row_value[0]) if getattr(evt, "row_value", None) else ""
 
 
-def open_document(path_a, path_b, doc_id, data_dir=None) -> tuple[str, str, str]:
+def open_document(path_a, path_b, doc_id, data_dir=None, protocol=HEADLINE) -> tuple[str, str, str]:
     """(passage HTML, gold | A | B relations HTML, message) for one document; all text escaped."""
     if not (path_a and path_b):
         return "", "", CHOOSE
-    run_a, run_b = _run(path_a), _run(path_b)
+    try:
+        run_a, run_b = _seen(path_a, protocol), _seen(path_b, protocol)
+    except BreError as exc:
+        return "", "", f"**Cannot compare these runs.** {markdown_text(exc)}"
     # No id: the first document with gold relations or predictions, which is what a reader wants to see first.
     doc_id = (doc_id or "").strip() or next((p.id for p in run_a.predictions if p.relations or p.missed), "")
     documents, note = _corpus(run_a, data_dir)
@@ -167,7 +192,7 @@ def open_document(path_a, path_b, doc_id, data_dir=None) -> tuple[str, str, str]
     return passage_html(view), relations, f"Document **{markdown_text(doc_id)}**. {note}"
 
 
-def confusion_figure(path_a, path_b, which="A", data_dir=None):
+def confusion_figure(path_a, path_b, which="A", data_dir=None, protocol=HEADLINE):
     """A plotly heatmap: gold class → predicted class for the same argument pair, of run A or B."""
     import plotly.graph_objects as go
 
@@ -175,81 +200,15 @@ def confusion_figure(path_a, path_b, which="A", data_dir=None):
     path = path_a if which == "A" else path_b
     if not path:
         return figure.update_layout(title=CHOOSE, height=300)
-    run = _run(path)
+    run = _seen(path, protocol)
     table = ec.confusion(run, _corpus(run, data_dir)[0])
     hover = "gold %{y} → predicted %{x}: %{z}<extra></extra>"
     text = [[str(n) if n else "" for n in row] for row in table.values.tolist()]  # zeros left blank: less noise
     cells = {"z": table.values.tolist(), "x": list(table.columns), "y": list(table.index), "text": text}
     figure.add_trace(go.Heatmap(**cells, texttemplate="%{text}", colorscale=HEATMAP_SCALES[which], hovertemplate=hover))
     figure.update_xaxes(title="predicted class").update_yaxes(title="gold class", autorange="reversed")
-    title = f"{which} = {_model(run.manifest)}: gold class → predicted class (same arguments)"
+    title = f"{which} = {_model(run.manifest)}: gold class → predicted class (same arguments; {run.protocol} protocol)"
     return figure.update_layout(title=title, height=120 + 45 * len(table.index))
-
-
-def _badge(text: str, colour: str) -> str:
-    style = f"background:{colour};color:#fff;border-radius:4px;padding:0 5px;font-size:0.85em"
-    return f'<span style="{style}">{html.escape(text)}</span>'
-
-
-def passage_html(view: ec.DocumentView) -> str:
-    """The passage with its gold entity mentions marked (type on hover), or why it cannot be shown."""
-    document = view.document
-    if document is None:
-        return "<p><em>Passage not shown: the corpus is not available; relations come from the run folders.</em></p>"
-    colours = dict(zip(sorted({e.type for e in document.entities}), itertools.cycle(ENTITY_PALETTE)))
-    spans = sorted((s, e, entity.type) for entity in document.entities for s, e in entity.spans if 0 <= s < e)
-    parts, at = [], 0
-    for start, end, kind in spans:
-        if start < at or end > len(document.text):
-            continue  # overlapping mentions (CDR composites): the first one is marked
-        style = f"background:{colours[kind]}22;border-bottom:2px solid {colours[kind]};padding:0 2px"
-        mention = html.escape(document.text[start:end])
-        parts.append(html.escape(document.text[at:start]))
-        parts.append(f'<mark title="{html.escape(kind)}" style="{style}">{mention}</mark>')
-        at = end
-    parts.append(html.escape(document.text[at:]))
-    legend = " ".join(map(_badge, colours, colours.values()))
-    return f'<div style="line-height:1.9">{"".join(parts)}</div><p>{legend}</p>'
-
-
-def _table(frame: pd.DataFrame, marks: list[str]) -> str:
-    if frame.empty:
-        return "<p><em>none</em></p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-
-    def cell(column, value):
-        return _badge(str(value), OUTCOME_COLOURS[value]) if column in marks else html.escape(str(value))
-
-    rows = ("".join(f"<td>{cell(c, v)}</td>" for c, v in zip(frame.columns, row)) for row in frame.itertuples(False))
-    return f'<table style="width:100%"><tr>{head}</tr>{"".join(f"<tr>{r}</tr>" for r in rows)}</table>'
-
-
-def relations_html(view: ec.DocumentView, model_a: str, model_b: str) -> str:
-    """Gold, A and B side by side, each relation marked correct / wrong / missed, with the raw outputs."""
-
-    def column(title: str, colour: str, body: str, output: str | None = None) -> str:
-        pre = f"<pre style='white-space:pre-wrap'>{html.escape(output or '')}</pre>"
-        raw = f"<details><summary>raw output</summary>{pre}</details>" if output is not None else ""
-        head = f'<h4 style="color:{colour}">{html.escape(title)}</h4>'
-        return f'<div style="flex:1;min-width:18em">{head}{body}{raw}</div>'
-
-    return (
-        '<div style="display:flex;gap:1.5em;flex-wrap:wrap">'
-        + column("Gold", "inherit", _table(view.gold, ["A", "B"]))
-        + column(f"A: {model_a}", MODEL_COLOURS["A"], _table(view.a, ["outcome"]), view.output_a)
-        + column(f"B: {model_b}", MODEL_COLOURS["B"], _table(view.b, ["outcome"]), view.output_b)
-        + "</div>"
-    )
-
-
-def legend_html() -> str:
-    models = " ".join(_badge(f"run {k}", c) for k, c in MODEL_COLOURS.items())
-    return f"<p>Outcomes: {' '.join(_badge(k, c) for k, c in OUTCOME_COLOURS.items())} &nbsp; Runs: {models}</p>"
-
-
-def styled(frame: pd.DataFrame, column: str = "bucket"):
-    """The table with its bucket column in the bucket's colour (a pandas Styler, which gr.Dataframe shows)."""
-    return frame.style.map(lambda v: f"color:{BUCKET_COLOURS.get(v, 'inherit')};font-weight:600", subset=[column])
 
 
 def build(gr, app, runs_dirs=None, data_dir: str | None = None) -> None:
@@ -259,6 +218,7 @@ def build(gr, app, runs_dirs=None, data_dir: str | None = None) -> None:
         dataset = gr.Dropdown(choices=[], label="Dataset")
         run_a = gr.Dropdown(choices=[], label="Run A")
         run_b = gr.Dropdown(choices=[], label="Run B (same documents as A)")
+        protocol = protocol_view.radio(gr)
     gr.HTML(legend_html())
     with gr.Row():
         bucket_filter = gr.Dropdown(choices=list(ec.BUCKETS), multiselect=True, label="Buckets (none: all)")
@@ -280,31 +240,48 @@ def build(gr, app, runs_dirs=None, data_dir: str | None = None) -> None:
         names, note = dataset_choices(runs_dirs)
         return pick([(name, name) for name in names]), note
 
-    def table(a, b, kept, classes):
-        counted, shown, note = analyse(a, b, kept, classes, data_dir)
+    def table(a, b, kept, classes, chosen):
+        counted, shown, note = analyse(a, b, kept, classes, data_dir, chosen)
         return styled(counted), styled(shown), note
 
     def selected(evt: gr.SelectData) -> str:  # a real class here (no postponed annotations): Gradio fills it in
         return case_document(evt)
 
-    def new_classes(a, b):
-        return gr.Dropdown(choices=class_choices(a, b, data_dir), value=[])
+    def new_classes(a, b, chosen):
+        return gr.Dropdown(choices=class_choices(a, b, data_dir, chosen), value=[])
 
-    filters, export = [run_a, run_b, bucket_filter, class_filter], (lambda *x: export_cases(*x, data_dir=data_dir))
-    show = (lambda *x: open_document(*x, data_dir), [run_a, run_b, doc_id], [passage, relations, doc_message])
-    figure = (lambda a, b, w: confusion_figure(a, b, w, data_dir), [run_a, run_b, which], plot)
+    def export(a, b, kept, classes, form, chosen):
+        return export_cases(a, b, kept, classes, form, data_dir, chosen)
 
-    def then_all(event):  # what depends on the two runs; user edits only (.input), so nothing runs twice
-        event = event.then(new_classes, [run_a, run_b], class_filter).then(table, filters, [counts, cases, message])
-        event.then(lambda: "", None, doc_id).then(*show).then(*figure).then(export, [*filters, fmt], download)
+    # Every handler reads the protocol last: what it judges depends on it.
+    filters = [run_a, run_b, bucket_filter, class_filter, protocol]
+    exported = [run_a, run_b, bucket_filter, class_filter, fmt, protocol]
+    show = (
+        lambda a, b, d, chosen: open_document(a, b, d, data_dir, chosen),
+        [run_a, run_b, doc_id, protocol],
+        [passage, relations, doc_message],
+    )
+    figure = (
+        lambda a, b, w, chosen: confusion_figure(a, b, w, data_dir, chosen),
+        [run_a, run_b, which, protocol],
+        plot,
+    )
+
+    def then_all(event, fresh=True):  # what depends on the two runs; user edits only (.input), so nothing runs twice
+        event = event.then(new_classes, [run_a, run_b, protocol], class_filter)
+        event = event.then(table, filters, [counts, cases, message])
+        if fresh:  # other runs: their first document; another protocol: the same document, judged again
+            event = event.then(lambda: "", None, doc_id)
+        event.then(*show).then(*figure).then(export, exported, download)
 
     app.load(datasets, None, [dataset, message])
     dataset.change(lambda name: pick(run_choices(name, runs_dirs)), dataset, run_a)
     then_all(run_a.change(lambda a: pick(comparable_choices(a, runs_dirs)), run_a, run_b))
     then_all(run_b.input(lambda: None, None, None))
+    then_all(protocol.input(lambda: None, None, None), fresh=False)
     for control in (bucket_filter, class_filter):
-        control.input(table, filters, [counts, cases, message]).then(export, [*filters, fmt], download)
-    fmt.input(export, [*filters, fmt], download)
+        control.input(table, filters, [counts, cases, message]).then(export, exported, download)
+    fmt.input(export, exported, download)
     which.input(*figure)
     cases.select(selected, None, doc_id).then(*show)
     doc_id.submit(*show)

@@ -1,0 +1,106 @@
+"""The Dashboard's data: the runs of the folders, and what is computed from them per scoring protocol, kept per load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bre_core import analysis
+from bre_core.config import ModelsFile, load_models_file
+from bre_core.results import Run
+from bre_core.run_sets import find_runs, runs_table
+from bre_core.tasks import HEADLINE
+from bre_core.ui import dashboard_figures as figures
+
+
+@dataclass(frozen=True)
+class ProtocolView:
+    """The runs seen under one protocol (those not scored with it as they are) and their summaries."""
+
+    protocol: str
+    runs: list[Run]
+    kept: list[Run]  # not scored with the protocol: seen under their own (corrected, for runs before protocols)
+    board: pd.DataFrame
+    curve: pd.DataFrame
+    classes: pd.DataFrame  # per-class F1 summarised over seeds
+
+
+@dataclass
+class DashboardData:
+    """The runs of the folders and what is computed from them once per (re)load, per protocol when first asked."""
+
+    folders: list[str]
+    runs: list[Run]
+    warnings: list[str]
+    pairs: dict[str, list]
+    colours: dict[str, str]
+    about: dict[str, tuple]  # model -> (domain, ift)
+    samples: int = 1000
+    # Filled when first asked for, then kept for this load; a race only computes the same seeded numbers twice.
+    _views: dict = field(default_factory=dict)
+    _differences: dict = field(default_factory=dict)
+
+    def view(self, protocol: str = HEADLINE) -> ProtocolView:
+        if protocol not in self._views:
+            runs, kept = analysis.seen_under(self.runs, protocol)
+            table = runs_table(runs)
+            self._views[protocol] = ProtocolView(
+                protocol,
+                runs,
+                kept,
+                board=analysis.leaderboard(table),
+                curve=analysis.few_shot_curve(table),
+                classes=analysis.per_class_summary(analysis.per_class(runs)),
+            )
+        return self._views[protocol]
+
+    @property
+    def board(self) -> pd.DataFrame:
+        """The leaderboard's rows (the same under every protocol; the headline's numbers)."""
+        return self.view().board
+
+    def differences(self, question: str, setting: str | None, protocol: str = HEADLINE) -> pd.DataFrame:
+        """Paired differences of one question, setting and protocol, bootstrapped when first asked for, then kept."""
+        key = (question, setting, protocol)
+        if key not in self._differences:
+            settings = None if setting is None else [setting]
+            pairs = self.pairs.get(question, [])
+            self._differences[key] = analysis.pair_differences(
+                self.runs, pairs, settings=settings, samples=self.samples, protocol=protocol
+            )
+        return self._differences[key]
+
+
+def load_data(folders, models: ModelsFile | None = None, samples: int = 1000) -> DashboardData:
+    """Read every complete run under `folders` (skipped folders become warnings) and describe its models."""
+    folders = [str(f) for f in ([folders] if isinstance(folders, (str, Path)) else folders) if f]
+    models = models or load_models_file()
+    found, warnings = find_runs(*folders)
+    runs, duplicates = analysis.unique_runs(found)
+    table = runs_table(runs)
+    about = {m.name: (m.domain, m.ift) for m in models.models}
+    about |= {row.model: (row.domain, row.ift) for row in table.itertuples(index=False)}
+    return DashboardData(
+        folders=folders,
+        runs=runs,
+        warnings=warnings + duplicates,
+        pairs={k: [tuple(p) for p in v] for k, v in models.pairs.items()},
+        colours=figures.model_colours(about),
+        about=about,
+        samples=samples,
+    )
+
+
+def choices(data: DashboardData) -> dict[str, list[str]]:
+    """The values each control can take, from the runs: filters, the RQ setting, the per-class data and setting."""
+    board = data.board
+    settings = sorted(board.setting.dropna().astype(str).unique(), key=analysis.setting_rank)
+    return {
+        "datasets": sorted(board.dataset.dropna().astype(str).unique()),
+        "settings": settings,
+        "domains": sorted(board.domain.dropna().astype(str).unique()),
+        "ifts": sorted(board.ift.dropna().astype(str).unique()),
+        "data": sorted({analysis.data_label(d, s) for d, s in zip(board.dataset, board.split)}),
+    }
