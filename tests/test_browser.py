@@ -63,6 +63,29 @@ def test_compare_a_benchmark_example_fills_both_columns(page):
     assert screenshot(page, "compare").stat().st_size > 10_000
 
 
+def choose(page, label: str, option: str) -> None:
+    page.get_by_label(label).filter(visible=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_compare_switches_protocol_without_running_again(page):
+    page.get_by_role("tab", name="Compare").click()
+    choose(page, "Task (decides the instruction and the parser)", "ddi")
+    page.get_by_label("Search by id or words").fill("Lithium")
+    page.get_by_label("Search by id or words").press("Enter")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    # the fixture runs cover ddi test: precomputed answers, judged under the study's protocol by default
+    page.get_by_text("judged under the study protocol").first.wait_for()
+    page.get_by_text("The protocols count t5-base and scifive-base differently").first.wait_for()
+    assert page.get_by_text("○ missed (gold)").filter(visible=True).count() == 1  # scifive-base's second count
+    page.get_by_label("corrected", exact=True).filter(visible=True).check()
+    page.get_by_text("judged under the corrected protocol").first.wait_for()
+    assert page.get_by_text("○ missed (gold)").filter(visible=True).count() == 0
+    assert screenshot(page, "compare-protocols").stat().st_size > 10_000
+    page.get_by_label("study", exact=True).filter(visible=True).check()
+    choose(page, "Task (decides the instruction and the parser)", "chemprot")  # as the later tests expect
+
+
 def test_dashboard_draws_charts_from_fixture_runs(page):
     page.get_by_role("tab", name="Dashboard").click()
     chart = page.locator(".js-plotly-plot").first
@@ -75,6 +98,11 @@ def test_dashboard_draws_charts_from_fixture_runs(page):
     assert rq1.locator("g.point").count() == 3
     # the charts' legends name the fixture runs' models with their domain
     page.locator(".js-plotly-plot").filter(has_text="scifive-base (biomedical)").first.wait_for()
+    # the study's protocol by default; choosing the corrected one redraws the charts and says so in the page
+    page.get_by_text("Scored under the study protocol").first.wait_for()
+    page.get_by_label("corrected", exact=True).filter(visible=True).check()
+    page.get_by_text("Scored under the corrected protocol").first.wait_for()
+    page.locator(".js-plotly-plot").filter(has_text="full; corrected protocol").first.wait_for()
     assert screenshot(page, "dashboard").stat().st_size > 10_000
 
 

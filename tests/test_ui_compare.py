@@ -4,8 +4,17 @@ import pytest
 from served_app import served
 
 from bre_core.errors import BreError
+from bre_core.tasks.protocol import SCORING_RULES
 from bre_core.ui import compare_view as view
-from bre_core.ui.compare_tab import BENCHMARK, FREE_TEXT, compare_text, find_examples, run_comparison
+from bre_core.ui.compare_tab import (
+    BENCHMARK,
+    FREE_TEXT,
+    compare_text,
+    find_examples,
+    kept_answers,
+    rejudge,
+    run_comparison,
+)
 from bre_core.ui.context import demo_passages
 
 
@@ -137,3 +146,73 @@ def test_on_zero_gpu_both_models_run_inside_one_borrowed_gpu_call(ctx, monkeypat
     answer = compare_text(ctx, "ddi", "t5-base", "scifive-base", "Warfarin interacts with fluconazole.")
     assert "relations" in answer["a"] and "relations" in answer["b"]
     assert borrowed == [int(2 * ctx.max_seconds) + 30]  # long enough for both time limits, asked for once
+
+
+def rule_line(title):
+    rule = next(r for r in SCORING_RULES if r.title == title)
+    return f"- *{rule.title}*: study: {view.markdown_text(rule.study)}; corrected: {view.markdown_text(rule.corrected)}"
+
+
+def test_the_protocol_decides_the_marks_and_a_note_names_the_rules(ctx):
+    # ddi test Lithium_ddi lists (Diuretics, lithium, MECHANISM) twice; both fixture models answer it once.
+    # scifive-base's run holds both protocols; t5-base's was written before protocols (read as corrected).
+    example = {"split": "test", "example_id": "Lithium_ddi"}
+    study = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, **example)  # the default
+    corrected = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, **example, protocol="corrected")
+    assert outcomes(study.b.relations) == [view.CORRECT, view.MISSED]  # the second count of it is missed
+    assert outcomes(corrected.b.relations) == [view.CORRECT]
+    assert study.scores.set_index("model").loc["scifive-base", "recall"] == 0.5
+    assert corrected.scores.set_index("model").loc["scifive-base", "recall"] == 1.0
+    assert (
+        outcomes(study.a.relations) == [view.CORRECT] and study.scores.set_index("model").loc["t5-base", "recall"] == 1
+    )
+    assert "read as corrected: written before protocols" in study.a.caption
+    assert "read as corrected" not in corrected.a.caption and "read as corrected" not in study.b.caption
+    assert "gold relations: 1 (the study protocol counts 2) · judged under the **study** protocol" in study.message
+    assert "gold relations: 1 · judged under the **corrected** protocol" in corrected.message
+    note = (
+        "**The protocols count t5-base and scifive-base differently** (study: 1 correct, 0 wrong, 1 missed; "
+        "corrected: 1 correct, 0 wrong, 0 missed), by the rule(s):\n" + rule_line("duplicate gold")
+    )
+    assert note in study.message and note in corrected.message
+    # another protocol judges the same answers again, without running anything
+    again = rejudge(study.answers, "corrected")
+    assert outcomes(again.b.relations) == [view.CORRECT] and again.message == corrected.message
+    assert rejudge(None, "study") is None and "Unknown protocol 'nope'" in rejudge(study.answers, "nope").message
+    # where the protocols agree, no note
+    agree = run_comparison(ctx, "chemprot", "t5-base", "scifive-base", BENCHMARK, split="train", example_id="1001")
+    assert "The protocols count" not in agree.message and "judged under the **study** protocol" in agree.message
+
+
+def test_live_answers_are_judged_under_each_protocol(ctx, monkeypatch):
+    from scripted_models import scripted_generate
+
+    # "Mechanism": the study maps a label word to its class only as written, so it drops the relation.
+    answer = "the relation between Diuretics and lithium is Mechanism."
+    monkeypatch.setattr("bre_core.models.generate", scripted_generate(lambda model, source: answer))
+    example = {"split": "test", "example_id": "Lithium_ddi", "live": True}
+    study = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, **example)
+    assert outcomes(study.a.relations) == [view.MISSED, view.MISSED] and "live ·" in study.a.caption
+    assert outcomes(rejudge(study.answers, "corrected").a.relations) == [view.CORRECT]
+    assert "(study: 0 correct, 0 wrong, 2 missed; corrected: 1 correct, 0 wrong, 0 missed)" in study.message
+    # the rules that each, switched alone from either side, move the counts: the label word is dropped only where
+    # it is both unrecognised and not scored; the second count of the gold relation is missed either way
+    rules = study.message.split("by the rule(s):\n", 1)[1].splitlines()
+    assert rules == [rule_line("label words"), rule_line("unknown label words"), rule_line("duplicate gold")]
+    # free text: read under the protocol (no gold to judge against), and never kept for a later switch
+    free = run_comparison(ctx, "ddi", "t5-base", "scifive-base", FREE_TEXT, text="Diuretics and lithium.")
+    assert free.a.relations.empty and "The protocols count" not in free.message
+    assert kept_answers(free) is None and kept_answers(study) is study.answers
+    corrected = run_comparison(ctx, "ddi", "t5-base", "t5-base", FREE_TEXT, text="Diuretics.", protocol="corrected")
+    assert corrected.a.relations["relation"].tolist() == ["MECHANISM"]
+
+
+def test_when_no_single_rule_explains_a_disagreement_the_note_says_so(ctx, monkeypatch):
+    # No fixture output needs two rules at once to be counted differently; stand in for differing_rules.
+    monkeypatch.setattr("bre_core.disagreements.differing_rules", lambda *args: ())
+    result = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, split="test", example_id="Lithium_ddi")
+    assert (
+        "differently** (study: 1 correct, 0 wrong, 1 missed; corrected: 1 correct, 0 wrong, 0 missed): several "
+        "rules act together" in result.message
+    )
+    assert "*duplicate gold*" not in result.message

@@ -39,3 +39,15 @@ def test_app_builds_offline_quickly(fixture_data):
     app = build_app(data_dir=str(fixture_data))
     assert time.monotonic() - start < 10
     assert app.title.startswith("bre")
+
+
+def test_about_lists_every_scoring_rule_on_which_the_protocols_differ():
+    from bre_core.tasks.protocol import SCORING_RULES
+    from bre_core.ui.about_tab import protocols_table
+
+    lines = protocols_table().splitlines()
+    assert lines[:2] == ["| rule | study | corrected |", "|---|---|---|"] and len(lines) == 2 + len(SCORING_RULES)
+    assert lines[2 + [r.field for r in SCORING_RULES].index("counts_duplicate_gold")] == (
+        "| duplicate gold | a relation annotated twice counts twice (DDI test: 979 relations, 951 distinct) | "
+        "gold relations are counted once per distinct key |"
+    )

@@ -1,6 +1,9 @@
 """The Dashboard tab's handlers on the fixture runs: table, CSV, figures (traces, values, error bars, colours), states.
 
-Expected numbers are worked out in tests/test_analysis.py's docstring from tests/fixture_runs.py's rules.
+Expected numbers are worked out in tests/test_analysis.py's docstring from tests/fixture_runs.py's rules, which
+count DDI's duplicated gold relation once (the corrected protocol). Under the study's protocol, the default view,
+it counts twice: a DDI run that finds it has micro-F1 2/3 there instead of 1. t5-base's full DDI run was written
+before protocols (fixture_runs.OLD_RUN): it is read as corrected everywhere.
 """
 
 import json
@@ -10,6 +13,7 @@ import time
 
 import pandas as pd
 import pytest
+from fixture_runs import OLD_RUN, write_run
 
 from bre_core.ui import dashboard_tab
 from bre_core.ui.dashboard_figures import PALETTE, model_colours
@@ -23,8 +27,9 @@ def dashboard(fixture_runs):
     return load_dashboard([fixture_runs])
 
 
-def test_table_and_csv(dashboard):
-    table, csv, *_, message = dashboard
+def test_table_and_csv(fixture_runs):
+    # The corrected protocol's numbers (the DDI row's differ under the study's: see test_both_protocols_side_by_side).
+    table, csv, *_, message = load_dashboard([fixture_runs], protocol="corrected")
     assert list(table.columns) == list(dashboard_tab.TABLE_COLUMNS)
     assert len(table) == 18 and "27 runs" in message
     row = table[(table.model == "t5-base") & (table.dataset == "ddi") & (table.setting == "k16")].iloc[0]
@@ -166,3 +171,89 @@ def test_pairs_over_other_documents_are_reported(fixture_runs, tmp_path):
     table, _, rq1, *_, message = load_dashboard(str(tmp_path))
     assert len(table) == 2 and rq1.data == ()
     assert "Pairs of runs not compared" in message and "different documents" in message and "skipped" not in message
+
+
+def row_of(table, model, dataset, setting):
+    return table[(table.model == model) & (table.dataset == dataset) & (table.setting == setting)].iloc[0]
+
+
+def test_both_protocols_side_by_side(fixture_runs, dashboard):
+    table, csv, *_, message = dashboard  # the study's protocol, the default
+    k16 = row_of(table, "t5-base", "ddi", "k16")
+    # seed 0 finds the relation counted twice by the study: P 1, R 1/2 -> 2/3; seed 1 finds nothing
+    assert (k16["micro-F1"], k16["micro-F1 (study)"], k16["micro-F1 (corrected)"]) == (
+        "0.333 ± 0.471 (n=2)",
+        "0.333 ± 0.471 (n=2)",
+        "0.500 ± 0.707 (n=2)",
+    )
+    assert k16["micro-F1 (mean, for sorting)"] == pytest.approx(1 / 3, abs=1e-4)
+    # the run written before protocols: its corrected number, its study cell empty, named in the message
+    old = row_of(table, "t5-base", "ddi", "full")
+    assert (old["micro-F1"], old["micro-F1 (study)"], old["micro-F1 (corrected)"]) == ("1.000", "", "1.000")
+    assert "1 run(s) without the study protocol" in message and "read as corrected" in message
+    assert dashboard_tab._escape(OLD_RUN) + ": read as corrected" in message
+    scifive = row_of(table, "scifive-base", "ddi", "full")
+    assert (scifive["micro-F1"], scifive["micro-F1 (corrected)"]) == ("0.667", "1.000")
+    ddi = table[(table.dataset == "ddi") & (table.setting == "full")]
+    assert ddi.model.tolist() == ["t5-base", "flan-t5-base", "scifive-base"]  # sorted by the study's numbers
+    written = pd.read_csv(csv)
+    assert csv.endswith("leaderboard-study.csv") and written.micro_f1_corrected.notna().all()
+    assert written.micro_f1_study.isna().sum() == 1 and "Scored under the **study** protocol" in message
+    corrected = load_dashboard([fixture_runs], protocol="corrected")
+    old = row_of(corrected[0], "t5-base", "ddi", "full")
+    assert (old["micro-F1"], old["micro-F1 (study)"]) == ("1.000", "")  # side by side: the same whatever is chosen
+    assert "Scored under the **corrected** protocol" in corrected[-1] and corrected[1].endswith("corrected.csv")
+
+
+def test_charts_follow_the_protocol(fixture_runs, dashboard):
+    study, corrected = dashboard, load_dashboard([fixture_runs], protocol="corrected")
+    # RQ1, full data: on DDI t5-base has only the corrected protocol, so the pair is compared under it, and said
+    (trace,) = study[2].data
+    assert [c[5] for c in trace.customdata] == ["study", "study", "corrected"]
+    assert [c[0] for c in trace.customdata] == pytest.approx([1.0, 1.0, 1.0])
+    assert "study protocol" in study[2].layout.title.text and "corrected protocol" in corrected[2].layout.title.text
+    assert "Pairs compared under another protocol" in study[-1]
+    assert dashboard_tab._escape(f"{OLD_RUN} and scifive-base__ddi__test__full__seed42") in study[-1]
+    assert "Pairs compared under another protocol" not in corrected[-1]
+    # RQ1, k16 seed 0: t5-base finds DDI's relation, counted twice by the study: micro-F1 2/3 there, else 1
+    k16 = {p: load_dashboard([fixture_runs], [], [], [], [], "k16", protocol=p)[2] for p in ("study", "corrected")}
+    for name, a_f1 in (("study", 2 / 3), ("corrected", 1.0)):
+        seed0 = next(t for t in k16[name].data if t.name.endswith("seed 0"))
+        assert seed0.x[-1] == "ddi" and seed0.customdata[-1][0] == pytest.approx(a_f1)
+        assert seed0.customdata[-1][5] == name and seed0.y[-1] == 0
+    # few-shot: scifive-base on DDI, k16 (mean of 2/3 and 0) and full
+    for figure, expected in ((study[4], (1 / 3, 2 / 3)), (corrected[4], (0.5, 1.0))):
+        line = next(t for t in figure.data if t.legendgroup == "scifive-base" and t.xaxis == "x3")
+        assert line.x == ("16", "full") and line.y == pytest.approx(expected)
+    assert "study protocol" in study[4].layout.title.text
+    # per-class: DDI's MECHANISM under each protocol, in the table's setting
+    per_class = {
+        p: load_dashboard([fixture_runs], [], [], ["biomedical"], [], None, "ddi", "full", protocol=p)[5]
+        for p in ("study", "corrected")
+    }
+    # the study counts the gold relation twice, and finds it once
+    assert (per_class["study"].data[0].x[0], per_class["study"].data[0].y[0]) == (
+        "MECHANISM (n=2)",
+        pytest.approx(2 / 3),
+    )
+    assert (per_class["corrected"].data[0].x[0], per_class["corrected"].data[0].y[0]) == ("MECHANISM (n=1)", 1.0)
+
+
+def test_a_run_with_recall_above_1_is_flagged(fixture_data, tmp_path):
+    # CDR train 9001 has gold (cisplatin, nephrotoxicity) and (cisplatin, ototoxicity); 9002 (lithium, polydipsia).
+    # Two spellings of the first pair count twice under the study's matching: TP 4 of 3 gold.
+    outputs = {
+        "9001": "The relation between Cisplatin and nephrotoxicity exists; The relation between CDDP and "
+        "nephrotoxicity exists; The relation between Cisplatin and ototoxicity exists.",
+        "9002": "The relation between Lithium and polydipsia exists.",
+    }
+    folder = write_run(tmp_path, "t5-base", "cdr", "train", outputs, fixture_data)
+    table, _, *_, message = load_dashboard([tmp_path])
+    (row,) = table.to_dict("records")
+    assert row["note"] == "⚠️ recall > 1 (1 run)" and row["micro-F1 (corrected)"] == "1.000"
+    assert row["micro-F1 (study)"] == "1.143"  # 2 * 4 / (2 * 4 + 0 - 1): FN is -1
+    assert "**Recall above 1** (two spellings of one gold pair counted twice, as the study's code does" in message
+    assert f"- {dashboard_tab._escape(folder.name)}: study recall 1.333" in message
+    # shown under either protocol, since the side-by-side study cell holds it
+    table, *_, message = load_dashboard([tmp_path], protocol="corrected")
+    assert table.note.tolist() == ["⚠️ recall > 1 (1 run)"] and "study recall 1.333" in message

@@ -170,3 +170,39 @@ def test_damaged_run_folders_are_named_and_the_rest_offered(fixture_runs, tmp_pa
     assert "damaged run folder" in message and "half-written: not a complete run" in message
     assert "t5-base\\_\\_ddi\\_\\_test" in message  # the folder named, its underscores not read as emphasis
     assert folder(root, damaged.name) not in [path for _, path in tab.run_choices("ddi", [str(root)])]
+
+
+def test_cases_are_judged_under_the_chosen_protocol(fixture_runs):
+    # DDI test Lithium_ddi lists (Diuretics, lithium, MECHANISM) twice. scifive-base's full run finds it once;
+    # its k16 seed-1 run answers nothing. The study counts two annotations, the corrected protocol one.
+    a = folder(fixture_runs, "scifive-base__ddi__test__full__seed42")
+    b = folder(fixture_runs, "scifive-base__ddi__test__k16__seed1")
+    study, corrected = (tab.analyse(a, b, [], [], DATA, protocol=p) for p in ("study", "corrected"))
+    assert study[0]["count"].tolist()[:4] == [0, 1, 0, 1]  # one annotation found by A only, the second by neither
+    assert corrected[0]["count"].tolist()[:4] == [0, 1, 0, 0]
+    assert "judged under the **study** protocol: 2 of 2 cases" in study[2]
+    assert "judged under the **corrected** protocol: 1 of 1 cases" in corrected[2]
+    assert tab.analyse(a, b, [], [], DATA)[2] == study[2]  # the study's by default
+    # "missed" badges in the gold column (A, B per annotation) and in each run's own column
+    relations = tab.open_document(a, b, "Lithium_ddi", DATA, protocol="study")[1]
+    assert relations.count(">missed</span>") == 3 + 1 + 2  # gold: A's second, B's two; A: one; B: two
+    assert tab.open_document(a, b, "Lithium_ddi", DATA, protocol="corrected")[1].count(">missed</span>") == 1 + 0 + 1
+    assert tab.export_cases(a, b, [], [], "csv", DATA, "corrected").endswith("__corrected.csv")
+    assert "study protocol" in tab.confusion_figure(a, b, "A", DATA).layout.title.text
+    assert "Unknown protocol 'nope'" in tab.analyse(a, b, [], [], DATA, protocol="nope")[2]
+
+
+def test_a_run_written_before_protocols_is_read_as_corrected_and_said(fixture_runs):
+    a = folder(fixture_runs, "t5-base__ddi__test__full__seed42")  # written before protocols
+    b = folder(fixture_runs, "scifive-base__ddi__test__full__seed42")
+    message = tab.analyse(a, b, [], [], DATA)[2]
+    assert message.startswith(
+        "A = **t5-base** (t5-base\\_\\_ddi\\_\\_test\\_\\_full\\_\\_seed42), B = **scifive-base** "
+        "(scifive-base\\_\\_ddi\\_\\_test\\_\\_full\\_\\_seed42), judged under the **corrected** protocol "
+        "(t5-base\\_\\_ddi\\_\\_test\\_\\_full\\_\\_seed42: written before protocols, read as corrected): "
+    )
+    # chosen, the corrected protocol needs no explanation
+    assert (
+        "judged under the **corrected** protocol: 1 of 1 cases"
+        in tab.analyse(a, b, [], [], DATA, protocol="corrected")[2]
+    )
