@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from bre_core.results import Run
+from bre_core.errors import BreError
+from bre_core.runs import Run, same_documents, shared_protocol
 from bre_core.scoring import paired_bootstrap
+from bre_core.settings import parse_setting
 from bre_core.tasks import PROTOCOLS
 
 # One row per model, dataset, split and setting; the seeds of a setting are summarised, never mixed across splits.
@@ -37,8 +36,11 @@ def setting_order(setting) -> float:
         return 0.0
     if setting == "full":
         return math.inf
-    found = re.fullmatch(r"k(\d+)", setting)
-    return float(found.group(1)) if found else math.nan
+    try:
+        plan = parse_setting(setting)
+    except BreError:
+        return math.nan
+    return math.inf if plan.k is None else float(plan.k)
 
 
 def setting_rank(setting) -> float:
@@ -61,8 +63,7 @@ def format_mean(mean: float, sd: float, n: int) -> str:
 def identity(run: Run) -> tuple:
     """(model, dataset, split, setting, seed) from the manifest; seed None (zero-shot) stays None, not NaN."""
     manifest = run.manifest
-    model = Path(str(manifest.get("model", {}).get("name", "?"))).name  # as runs_table names it
-    return model, manifest.get("dataset"), manifest.get("split"), manifest.get("setting"), manifest.get("seed")
+    return manifest.model_label, manifest.get("dataset"), manifest.get("split"), manifest.setting, manifest.seed
 
 
 def unique_runs(runs: Sequence[Run]) -> tuple[list[Run], list[str]]:
@@ -91,15 +92,6 @@ def seen_under(runs: Sequence[Run], protocol: str) -> tuple[list[Run], list[Run]
         if under is None:
             kept.append(run)
     return seen, kept
-
-
-def pair_protocol(run_a: Run, run_b: Run, protocol: str | None = None) -> str | None:
-    """The protocol a pair is compared under: `protocol` (default: A's) when both runs hold it, else the first
-    one both hold (a paired difference never mixes two protocols); None when they share none."""
-    wanted = protocol or run_a.protocol
-    if wanted in run_a.protocols and wanted in run_b.protocols:
-        return wanted
-    return next((name for name in run_a.protocols if name in run_b.protocols), None)
 
 
 def recall_above_1(runs: Sequence[Run]) -> list[tuple[Run, str, float]]:
@@ -180,7 +172,7 @@ def pair_differences(
 ) -> pd.DataFrame:
     """Micro-F1 of B − A for each [A, B] pair with runs on the same dataset, split, setting and seed.
 
-    Both runs are seen under one protocol (pair_protocol: `protocol`, default A's, where both hold it); a pair
+    Both runs are seen under one protocol (shared_protocol: `protocol`, default A's, where both hold it); a pair
     compared under another one is listed in `frame.attrs["notes"]`. The CI is the paired percentile bootstrap
     over documents (scoring.paired_bootstrap's numbers, `seed` fixed so the chart is the same on every load).
     Full-data rows come first. Runs whose documents differ (another data hash or document list) or that share
@@ -198,20 +190,17 @@ def pair_differences(
             run_b = index.get((name_b, dataset, split, setting, run_seed))
             if run_b is None:
                 continue
-            ids_a, ids_b = [p.id for p in run_a.predictions], [p.id for p in run_b.predictions]
-            if run_a.manifest.get("data_hash") != run_b.manifest.get("data_hash") or ids_a != ids_b:
+            if not same_documents(run_a, run_b):
                 skipped.append(f"{run_a.path} and {run_b.path} are over different documents; not compared.")
                 continue
-            used = pair_protocol(run_a, run_b, protocol)
+            used = shared_protocol(run_a, run_b, protocol)
             if used is None:
                 skipped.append(f"{run_a.path} and {run_b.path} share no scoring protocol; not compared.")
                 continue
             if used != (protocol or run_a.protocol):
                 notes.append(f"{run_a.name} and {run_b.name}: compared under the {used} protocol, the one both hold.")
             run_a, run_b = run_a.under(used), run_b.under(used)
-            counts_a = np.array([[p.tp, p.fp, p.fn] for p in run_a.predictions], dtype=np.int64).reshape(-1, 3)
-            counts_b = np.array([[p.tp, p.fp, p.fn] for p in run_b.predictions], dtype=np.int64).reshape(-1, 3)
-            difference, low, high = paired_bootstrap(counts_a, counts_b, samples=samples, seed=seed)
+            difference, low, high = paired_bootstrap(run_a.counts(), run_b.counts(), samples=samples, seed=seed)
             rows.append(
                 {
                     "pair": f"{name_b} − {name_a}",
@@ -226,7 +215,7 @@ def pair_differences(
                     "difference": difference,
                     "low": low,
                     "high": high,
-                    "documents": len(ids_a),
+                    "documents": len(run_a.predictions),
                     "protocol": used,
                     "_pair": order,
                     "_setting": setting_rank(setting),

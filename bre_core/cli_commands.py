@@ -58,7 +58,7 @@ def data_download(args) -> int:
 
 def score(args) -> int:
     from bre_core.datasets import load_documents
-    from bre_core.results import read_predictions
+    from bre_core.runs import read_predictions
     from bre_core.scoring import score_outputs
     from bre_core.tasks import get_task
 
@@ -99,7 +99,7 @@ def _model_spec(args):
 def evaluate(args) -> int:
     spec = _model_spec(args)
 
-    from bre_core.runner import evaluate
+    from bre_core.runs import evaluate
     from bre_core.settings import DecodingSettings
 
     run = evaluate(
@@ -131,8 +131,7 @@ def _print_scores(run, what: str = "") -> None:
 
 
 def compare(args) -> int:
-    from bre_core.results import read_run
-    from bre_core.run_sets import compare_under_protocols
+    from bre_core.runs import compare_under_protocols, read_run
 
     report = compare_under_protocols(read_run(args.run_a), read_run(args.run_b), samples=args.samples, seed=args.seed)
     if args.json:

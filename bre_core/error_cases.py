@@ -11,8 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from bre_core.atomic import write_text_atomic
-from bre_core.errors import BreError, RunError, UnknownNameError
-from bre_core.results import PredictionRecord, Run, has_judgement, on_shared_protocol, with_judgement
+from bre_core.errors import BreError, UnknownNameError
+from bre_core.runs import (
+    PredictionRecord,
+    Run,
+    check_same_documents,
+    has_judgement,
+    on_shared_protocol,
+    with_judgement,
+)
 from bre_core.schema import Document
 from bre_core.scoring import key_to_json
 from bre_core.tasks import Task, get_task
@@ -65,21 +72,13 @@ class Judged:
 
 def comparable(run_a: Run, run_b: Run) -> bool:
     """Whether two runs are over the same documents (dataset, split and content hash)."""
-    return all(run_a.manifest.get(k) == run_b.manifest.get(k) for k in ("dataset", "split", "data_hash"))
-
-
-def check_comparable(run_a: Run, run_b: Run) -> None:
-    if not comparable(run_a, run_b) or [p.id for p in run_a.predictions] != [p.id for p in run_b.predictions]:
-        raise RunError(
-            f"{run_a.name} and {run_b.name} are not over the same documents (dataset, split, data hash or "
-            "document ids differ); choose two runs of the same dataset, split and data."
-        )
+    return run_a.manifest.same_documents(run_b.manifest)
 
 
 def load_matching_documents(run: Run, data_dir=None) -> tuple[list[Document] | None, str]:
     """The run's documents from the corpus if present and unchanged (same content hash), else None and why."""
     from bre_core.datasets import load_documents
-    from bre_core.runner import documents_hash
+    from bre_core.runs import documents_hash
 
     dataset, split, seed = (run.manifest.get(k) for k in ("dataset", "split", "split_seed"))
     try:
@@ -153,7 +152,7 @@ def judged_documents(run_a: Run, run_b: Run | None = None, documents=None) -> It
     """Each document of the runs as scoring judged it (runs written before records kept their keys are judged
     again against `documents` when given, else approximately from their records)."""
     if run_b is not None:
-        check_comparable(run_a, run_b)
+        check_same_documents(run_a, run_b)
         run_a, run_b = on_shared_protocol(run_a, run_b)
     task = get_task(run_a.manifest["dataset"])
     by_id = {d.id: d for d in documents or ()}
@@ -267,7 +266,7 @@ def document_view(run_a: Run, run_b: Run, doc_id: str, documents=None) -> Docume
     An id that is not among the runs' documents is an UnknownNameError (a KeyError) listing a few that are.
     """
     task = get_task(run_a.manifest["dataset"])
-    check_comparable(run_a, run_b)
+    check_same_documents(run_a, run_b)
     run_a, run_b = on_shared_protocol(run_a, run_b)
     index = next((i for i, p in enumerate(run_a.predictions) if p.id == doc_id), None)
     if index is None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+
+from bre_core.errors import BreError
 
 FULL_DATA_SEED = 42  # the study's seed for full-data finetuning
 FEW_SHOT_SEEDS = (0, 1, 2, 3, 4)  # the study's data seeds for few-shot samples; the first is the default
@@ -49,3 +52,26 @@ class TrainingSettings:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # "full" or "k16", "k64", ...
+    k: int | None  # training documents for few-shot; None for full data
+
+    @property
+    def few_shot(self) -> bool:
+        return self.k is not None
+
+
+def parse_setting(name: str) -> Setting:
+    """`full`, or `k<N>` (few-shot on N training documents, the study's k16 and k64)."""
+    if name == "full":
+        return Setting("full", None)
+    match = re.fullmatch(r"k([1-9][0-9]*)", name or "")
+    if not match:
+        raise BreError(
+            f"Unknown setting '{name}'. Use full (all training documents) or kN for few-shot on N "
+            f"documents: the study's are k16 and k64."
+        )
+    return Setting(name, int(match.group(1)))

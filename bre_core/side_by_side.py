@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from bre_core.config import ModelSpec
 from bre_core.errors import BreError, log_fault
-from bre_core.results import PredictionRecord
-from bre_core.runner import prediction_record
+from bre_core.runs import PredictionRecord, prediction_record
 from bre_core.schema import Document
+from bre_core.settings import CPU_BATCH
 from bre_core.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def answer(
     inputs: Sequence[Document | str],
     *,
     cache,
-    batch_size: int = 16,
+    batch_size: int = CPU_BATCH,
     max_new_tokens: int | None = None,
     max_seconds: float | None = None,
     refuse_long: bool = False,
@@ -86,7 +86,7 @@ def compare(
     inputs: Sequence[Document | str],
     *,
     cache,
-    batch_size: int = 16,
+    batch_size: int = CPU_BATCH,
     max_new_tokens: int | None = None,
 ) -> list[Comparison]:
     """Run both models over `inputs` and pair their parsed relations per input.

@@ -18,8 +18,7 @@ from pathlib import Path
 from bre_core.config import load_models_file
 from bre_core.datasets import load_documents
 from bre_core.models.generation import Generation
-from bre_core.results import finalize_run, metrics_json, run_name
-from bre_core.runner import documents_hash, prediction_record, score_records
+from bre_core.runs import documents_hash, finalize_run, metrics_json, prediction_record, run_name, score_records
 from bre_core.scoring import score
 from bre_core.tasks import get_task
 

@@ -16,7 +16,7 @@ import pytest
 
 from bre_core import analysis
 from bre_core.config import load_models_file
-from bre_core.run_sets import compare_runs, find_runs, runs_table
+from bre_core.runs import compare_runs, find_runs, runs_table
 
 SD2 = math.sqrt(2) / 2  # sample sd (ddof=1) of {x, 0} is x * sqrt(2) / 2
 

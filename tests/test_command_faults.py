@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tiny_models import build_tiny_model
 
-import bre_core.results as results
+import bre_core.runs.folder as folder
 from bre_core.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ def test_a_full_disk_during_evaluate_is_one_line_and_the_run_resumes(fixture_dat
             raise OSError(errno.ENOSPC, "No space left on device")
         fsync(descriptor)
 
-    monkeypatch.setattr(results.os, "fsync", full_when_appending_predictions)
+    monkeypatch.setattr(folder.os, "fsync", full_when_appending_predictions)
     assert main(argv) == 2
     err = one_line_error(capsys)
     assert "disk full while writing " in err and "predictions.partial.jsonl" in err

@@ -18,9 +18,7 @@ from bre_core import error_cases as ec
 from bre_core.datasets import load_documents
 from bre_core.errors import RunError
 from bre_core.models.generation import Generation
-from bre_core.results import finalize_run, read_run, run_name
-from bre_core.run_sets import compare_runs, find_runs
-from bre_core.runner import documents_hash, prediction_record
+from bre_core.runs import compare_runs, documents_hash, finalize_run, find_runs, prediction_record, read_run, run_name
 from bre_core.scoring import score
 from bre_core.tasks import get_task
 

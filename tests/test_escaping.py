@@ -9,7 +9,9 @@ from scripted_models import HOSTILE_OUTPUT as OUTPUT
 from scripted_models import HOSTILE_PASSAGE as PASSAGE
 from scripted_models import IMAGE, LINK, PICTURE, SCRIPT, scripted_generate
 
+from bre_core.config import load_models_file
 from bre_core.ui.compare_tab import FREE_TEXT, compare_text, run_comparison
+from bre_core.ui.context import AppContext
 
 TAGS = re.compile(r"<(?!/?(div|mark)\b)[a-z/!]", re.IGNORECASE)  # any tag but the passage's own div and marks
 
@@ -58,5 +60,7 @@ def test_searches_echoed_in_messages_stay_text(fixture_runs):
     assert "contains the words" in hostile and "![" not in hostile and "<img" not in hostile
     assert "<img" not in corpus_overview(IMAGE, str(FIXTURE_DATA))[-1]
     runs = sorted(str(p) for p in fixture_runs.glob("*__chemprot__train__full__seed42"))
-    missing = errors_tab.open_document(runs[0], runs[1], PICTURE + IMAGE, str(FIXTURE_DATA))[-1]
+    missing = errors_tab.open_document(
+        AppContext(load_models_file(), data_dir=str(FIXTURE_DATA)), runs[0], runs[1], PICTURE + IMAGE
+    )[-1]
     assert missing.startswith("No document") and "![" not in missing and "<img" not in missing

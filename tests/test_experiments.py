@@ -13,7 +13,7 @@ from bre_core.cli import build_parser, main
 from bre_core.config import ConfigError, load_models_file
 from bre_core.experiments import grid as experiments
 from bre_core.experiments import load_experiment, study_epochs
-from bre_core.results import run_name
+from bre_core.runs import run_name
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "experiments" / "paper.yaml"

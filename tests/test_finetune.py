@@ -18,9 +18,9 @@ from bre_core.datasets.chemprot import split_files
 from bre_core.errors import BreError
 from bre_core.finetune import finetune
 from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_marker, save_checkpoint
-from bre_core.finetune.data import IGNORE, Collator, encode, few_shot_sample, parse_setting
-from bre_core.results import read_run
-from bre_core.settings import DecodingSettings, TrainingSettings
+from bre_core.finetune.data import IGNORE, Collator, encode, few_shot_sample
+from bre_core.runs import read_run
+from bre_core.settings import DecodingSettings, TrainingSettings, parse_setting
 from bre_core.tasks import get_task
 
 pytestmark = pytest.mark.slow  # training tiny models
@@ -106,7 +106,7 @@ def test_a_tiny_model_learns_the_documents_end_to_end(t5, corpus, tmp_path):
     checkpoint = run.path / "checkpoint"
     assert read_marker(checkpoint)["training_complete"] is True
     # the checkpoint is a model folder `evaluate` can load by path
-    from bre_core.runner import evaluate
+    from bre_core.runs import evaluate
 
     again = evaluate(
         str(checkpoint),

@@ -19,8 +19,7 @@ from bre_core.datasets import load_documents
 from bre_core.datasets.chemprot import split_files
 from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_marker
 from bre_core.finetune.validation import read_curve
-from bre_core.results import MANIFEST, METRICS, PARTIAL, PREDICTIONS, is_complete, read_partial, read_run
-from bre_core.runner import PENDING
+from bre_core.runs import MANIFEST, METRICS, PARTIAL, PENDING, PREDICTIONS, is_complete, read_partial, read_run
 from bre_core.tasks import get_task
 
 pytestmark = pytest.mark.slow  # real subprocesses killed with SIGKILL
@@ -298,7 +297,7 @@ def test_a_kill_inside_a_checkpoint_save_is_undone_on_resume(tmp_path):
 
 
 def test_a_torn_atomic_write_is_cleared_when_the_run_resumes(tmp_path):
-    from bre_core.runner import claim_folder
+    from bre_core.runs import claim_folder
 
     folder = tmp_path / "run"
     claim_folder(folder, {"model": "m"})

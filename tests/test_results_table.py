@@ -6,7 +6,7 @@ import shutil
 from fixture_runs import BEHAVIOUR, SETTINGS, SPLITS
 
 from bre_core.atomic import write_text_atomic
-from bre_core.run_sets import find_runs, runs_table
+from bre_core.runs import RunReader, find_runs, runs_table
 
 
 def test_every_fixture_run_is_found_and_tabulated(fixture_runs):
@@ -35,8 +35,9 @@ def test_damaged_and_interrupted_runs_are_skipped_with_a_warning(fixture_runs, t
 def test_runs_read_once_are_reread_only_when_their_files_change(fixture_runs, tmp_path):
     root = tmp_path / "runs"
     shutil.copytree(fixture_runs, root)
-    first, _ = find_runs(root)
-    again, _ = find_runs(root)
+    reader = RunReader()  # the app's AppContext holds one: runs read before are kept
+    first, _ = find_runs(root, reader=reader)
+    again, _ = find_runs(root, reader=reader)
     assert [id(r) for r in again] == [id(r) for r in first]  # nothing changed: nothing read again
     changed = first[0].path
     metrics = json.loads((changed / "metrics.json").read_text(encoding="utf-8"))
@@ -44,7 +45,7 @@ def test_runs_read_once_are_reread_only_when_their_files_change(fixture_runs, tm
     (changed / "predictions.jsonl").write_text("", encoding="utf-8")  # and one damaged since
     damaged = first[1].path
     (damaged / "predictions.jsonl").write_text('{"id": "1', encoding="utf-8")
-    runs, warnings = find_runs(root)
+    runs, warnings = find_runs(root, reader=reader)
     by_path = {r.path: r for r in runs}
     assert by_path[changed].metrics["macro_f1"] == 0.125 and by_path[changed].predictions == ()
     assert damaged not in by_path and any(str(damaged) in w for w in warnings)

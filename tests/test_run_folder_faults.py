@@ -7,11 +7,10 @@ import threading
 import pytest
 from test_run_protocols import ANSWERS, write_run
 
-import bre_core.results as results
+import bre_core.runs.folder as folder
 from bre_core.cli import main
 from bre_core.errors import RunError
-from bre_core.results import read_run
-from bre_core.run_sets import find_runs
+from bre_core.runs import find_runs, read_run
 
 
 @pytest.fixture
@@ -89,7 +88,7 @@ def test_a_pipe_or_a_device_is_not_read(good):
 
 def test_a_file_over_the_size_limit_is_skipped_and_named(good, monkeypatch):
     sizes = sorted((path.stat().st_size, path.name) for path in good.path.iterdir())
-    monkeypatch.setattr(results, "MAX_FILE_BYTES", sizes[-2][0])
+    monkeypatch.setattr(folder, "MAX_FILE_BYTES", sizes[-2][0])
     runs, warnings = find_runs(good.path.parent)
     largest, name = sizes[-1]
     assert runs == [] and warnings == [

@@ -8,8 +8,15 @@ from tiny_models import build_tiny_model
 from bre_core.cli import main
 from bre_core.datasets import load_documents
 from bre_core.models.generation import Generation
-from bre_core.results import finalize_run, metrics_json, read_run
-from bre_core.runner import documents_hash, evaluate, prediction_record, score_records
+from bre_core.runs import (
+    documents_hash,
+    evaluate,
+    finalize_run,
+    metrics_json,
+    prediction_record,
+    read_run,
+    score_records,
+)
 from bre_core.scoring import score_outputs
 from bre_core.settings import DecodingSettings
 from bre_core.tasks import get_task

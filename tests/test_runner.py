@@ -10,9 +10,7 @@ from bre_core.cli import main
 from bre_core.config import ModelSpec
 from bre_core.errors import RunError
 from bre_core.models import ModelCache
-from bre_core.results import MANIFEST, PARTIAL, read_partial, read_run
-from bre_core.run_sets import compare_runs
-from bre_core.runner import evaluate
+from bre_core.runs import MANIFEST, PARTIAL, compare_runs, evaluate, read_partial, read_run
 from bre_core.settings import DecodingSettings
 from bre_core.side_by_side import compare
 from bre_core.tasks import get_task

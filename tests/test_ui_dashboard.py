@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 from fixture_runs import OLD_RUN, write_run
 
+from bre_core.config import load_models_file
 from bre_core.ui import dashboard_tab
+from bre_core.ui.context import AppContext
 from bre_core.ui.dashboard_figures import PALETTE, model_colours
 from bre_core.ui.dashboard_tab import load_dashboard
 
@@ -152,7 +154,7 @@ def test_tab_builds_offline_quickly(fixture_runs):
 
     start = time.monotonic()
     with gr.Blocks() as app:
-        dashboard_tab.build(gr, app, [fixture_runs])
+        dashboard_tab.build(gr, app, AppContext(load_models_file(), runs_dirs=[fixture_runs]))
     assert time.monotonic() - start < 10
     assert sum(isinstance(block, gr.Plot) for block in app.blocks.values()) == 4
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -17,10 +16,11 @@ from pydantic import (
     model_validator,
 )
 
+from bre_core.errors import BreError
+from bre_core.settings import parse_setting
 from bre_core.yaml_errors import describe as describe_error
 
 DEFAULT_OUT = "runs"
-_SETTING = re.compile(r"k([1-9][0-9]*)|full")
 # Parts of a pydantic error location that are not keys of the file (the branches of the tagged unions below).
 TAGS = frozenset({"names", "filter", "number", "per_model"})
 
@@ -31,8 +31,12 @@ def _as_list(value: Any) -> Any:
 
 
 def _check_setting(value: str) -> str:
-    if not _SETTING.fullmatch(value):
-        raise ValueError(f"unknown setting '{value}': full (all training data) or k<N> with N >= 1 (k16, k64)")
+    try:
+        parse_setting(value)
+    except BreError:
+        raise ValueError(
+            f"unknown setting '{value}': full (all training data) or k<N> with N >= 1 (k16, k64)"
+        ) from None
     return value
 
 

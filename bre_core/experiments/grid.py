@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bre_core.errors import BreError
 from bre_core.experiments.spec import PlannedRun, load_experiment
-from bre_core.results import is_complete
+from bre_core.runs import is_complete
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from bre_core.datasets import DATASETS
 from bre_core.datasets.integrity import TRAIN_DOCUMENTS
 from bre_core.errors import UnknownNameError
 from bre_core.experiments.file_schema import TAGS, ExperimentFile, ModelFilter, describe
-from bre_core.results import is_complete, run_name
+from bre_core.runs import is_complete, run_name
 from bre_core.settings import FEW_SHOT_SEEDS, FULL_DATA_SEED
 from bre_core.yaml_errors import ConfigError, check_duplicate_keys, config_error, read_yaml, validate
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bre_core.errors import BreError
 from bre_core.schema import Document
@@ -13,29 +11,6 @@ from bre_core.settings import SEQ2SEQ_MAX_TOKENS
 from bre_core.tasks import Task
 
 IGNORE = -100  # label positions the loss skips
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str  # "full" or "k16", "k64", ...
-    k: int | None  # training documents for few-shot; None for full data
-
-    @property
-    def few_shot(self) -> bool:
-        return self.k is not None
-
-
-def parse_setting(name: str) -> Setting:
-    """`full`, or `k<N>` (few-shot on N training documents, the study's k16 and k64)."""
-    if name == "full":
-        return Setting("full", None)
-    match = re.fullmatch(r"k([1-9][0-9]*)", name or "")
-    if not match:
-        raise BreError(
-            f"Unknown setting '{name}'. Use full (all training documents) or kN for few-shot on N "
-            f"documents: the study's are k16 and k64."
-        )
-    return Setting(name, int(match.group(1)))
 
 
 def few_shot_sample(documents: Sequence[Document], k: int, seed: int) -> list[Document]:

@@ -12,12 +12,11 @@ from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError
 from bre_core.finetune.checkpoints import read_marker
-from bre_core.finetune.data import few_shot_sample, parse_setting
+from bre_core.finetune.data import few_shot_sample
 from bre_core.finetune.train import CURVE, train_model
 from bre_core.finetune.validation import read_curve
-from bre_core.results import Run, run_name
-from bre_core.runner import documents_hash, finished_run, run_documents
-from bre_core.settings import DecodingSettings, TrainingSettings
+from bre_core.runs import Run, documents_hash, finished_run, run_documents, run_name
+from bre_core.settings import DecodingSettings, TrainingSettings, parse_setting
 from bre_core.tasks import HEADLINE, get_task
 
 log = logging.getLogger(__name__)

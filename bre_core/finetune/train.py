@@ -17,7 +17,7 @@ from bre_core.finetune.checkpoints import (
 from bre_core.finetune.data import encode
 from bre_core.finetune.trainer import batch_plan, build_trainer, training_arguments
 from bre_core.finetune.validation import BestCheckpoint
-from bre_core.runner import claim_folder
+from bre_core.runs import claim_folder
 from bre_core.scoring import score
 from bre_core.settings import DecodingSettings, TrainingSettings
 

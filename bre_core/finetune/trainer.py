@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from bre_core.finetune.data import Collator
+from bre_core.settings import FULL_DATA_SEED
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def training_arguments(
     max_steps: int | None = None,
     learning_rate: float = 5e-5,
     warmup: float = 0.1,
-    seed: int = 42,
+    seed: int = FULL_DATA_SEED,
     use_cpu: bool = False,
     gradient_checkpointing: bool = False,
     progress: bool = True,

@@ -12,7 +12,7 @@ import torch
 from bre_core.config import ModelSpec
 from bre_core.errors import BreError, SourceTooLongError
 from bre_core.models.loading import LoadedModel, neutralize_generation_config
-from bre_core.settings import SEQ2SEQ_MAX_TOKENS
+from bre_core.settings import CPU_BATCH, SEQ2SEQ_MAX_TOKENS
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def generate(
     loaded: LoadedModel,
     sources: Sequence[str],
     max_new_tokens: int,
-    batch_size: int = 16,
+    batch_size: int = CPU_BATCH,
     progress: bool = False,
     *,
     max_seconds: float | None = None,

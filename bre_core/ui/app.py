@@ -32,9 +32,9 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
         with gr.Tab("Compare"):
             compare_tab.build(gr, app, ctx)
         with gr.Tab("Dashboard"):
-            dashboard_tab.build(gr, app, ctx.runs_dirs, ctx.models)
+            dashboard_tab.build(gr, app, ctx)
         with gr.Tab("Error cases"):
-            errors_tab.build(gr, app, ctx.runs_dirs, ctx.data_dir)
+            errors_tab.build(gr, app, ctx)
         with gr.Tab("Corpus"):
             corpus_tab.build(gr, app, ctx.data_dir)
         with gr.Tab("About"):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 
-from bre_core.datasets import DATASETS, SPLITS, load_documents
+from bre_core.datasets import DATASETS, SPLITS
 from bre_core.errors import BreError, InputError, log_fault
-from bre_core.results import Run
+from bre_core.runs import Run
 from bre_core.schema import Document
 from bre_core.side_by_side import Side, answer
 from bre_core.tasks import HEADLINE, get_task
@@ -23,16 +22,11 @@ log = logging.getLogger(__name__)
 BENCHMARK, FREE_TEXT = "Benchmark example", "Free text"
 
 
-@functools.lru_cache(maxsize=16)
-def _documents(dataset: str, split: str, data_dir: str | None) -> tuple[Document, ...]:
-    return tuple(load_documents(dataset, split, data_dir))
-
-
 def find_examples(ctx: AppContext, dataset: str, split: str, query: str = "", limit: int = 50) -> list[tuple[str, str]]:
     """(label, id) of the examples whose id or text contains the query (case-insensitive)."""
     query = (query or "").strip().lower()
     found = []
-    for document in _documents(dataset, split, ctx.data_dir):
+    for document in ctx.documents(dataset, split):
         if not query or query in document.id.lower() or query in document.text.lower():
             found.append((f"{document.id} — {document.text[:90]}…", document.id))
             if len(found) >= limit:
@@ -41,12 +35,12 @@ def find_examples(ctx: AppContext, dataset: str, split: str, query: str = "", li
 
 
 def random_example(ctx: AppContext, dataset: str, split: str, rng: random.Random | None = None) -> str:
-    documents = _documents(dataset, split, ctx.data_dir)
+    documents = ctx.documents(dataset, split)
     return (rng or random).choice(documents).id
 
 
 def _document(ctx: AppContext, dataset: str, split: str, document_id: str) -> Document:
-    for document in _documents(dataset, split, ctx.data_dir):
+    for document in ctx.documents(dataset, split):
         if document.id == document_id:
             return document
     raise BreError(f"No {dataset} {split} example has the id '{document_id}'.")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bre_core.results import PredictionRecord
+from bre_core.runs import PredictionRecord
 from bre_core.schema import Document, ParsedRelation
 from bre_core.side_by_side import Side
 from bre_core.tasks import Task
@@ -20,7 +20,7 @@ OUTCOME_CLASS = {CORRECT: "bre-correct", WRONG: "bre-wrong", MISSED: "bre-missed
 
 
 def relation_row(task: Task, label: str, args: list[str] | tuple[str, ...], outcome: str) -> dict:
-    if task.name == "dce":  # n-ary: the drug set in one cell
+    if task.n_ary:  # the drug set in one cell
         return {"head": " + ".join(args), "relation": label, "tail": "", "outcome": outcome}
     head, tail = (list(args) + ["", ""])[:2]
     return {"head": head, "relation": label, "tail": tail, "outcome": outcome}

@@ -1,16 +1,16 @@
-"""What the app runs with: the models file, data and runs folders (from environment variables), a model cache."""
+"""What the app runs with and remembers: models file, data and runs folders, and every cache (models, runs, corpora)."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bre_core.config import ModelsFile, ModelSpec, load_models_file, resolve_model
-from bre_core.results import Run
-from bre_core.run_sets import find_runs
+from bre_core.runs import Run, RunReader, find_runs
 from bre_core.user_input import check_choice
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -21,17 +21,29 @@ LOAD_RETRY_S = 60.0  # a model that failed to load is tried again after this lon
 MAX_SECONDS = 60.0  # wall time per model and passage; a generation cut short says so in its column
 
 
+MAX_CORPORA = 4  # corpus splits kept in memory (ChemProt's test split is about 5 MB of Documents)
+MAX_DERIVED = 16  # derived tables kept (a dashboard's views, error-case tables)
+
+
 @dataclass
 class AppContext:
+    """The app's configuration and the one owner of its state: every cache is here, locked and bounded.
+
+    Tabs receive it; runs(refresh=True) re-lists the runs and drops what was derived from them, for every tab.
+    """
+
     models: ModelsFile
     data_dir: str | None = None
     runs_dirs: list[Path] = field(default_factory=list)
     max_new_tokens: int = MAX_NEW_TOKENS
     max_seconds: float = MAX_SECONDS
+    reader: RunReader = field(default_factory=RunReader)
     _cache: object = None
     _runs: list[Run] | None = None
     _warnings: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _corpora: OrderedDict = field(default_factory=OrderedDict)
+    _derived: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
     def model_names(self) -> list[str]:
@@ -52,21 +64,57 @@ class AppContext:
             return self._cache
 
     def runs(self, refresh: bool = False) -> tuple[list[Run], list[str]]:
-        """The complete runs in the runs folders (read once, again on refresh), and warnings for skipped folders."""
+        """The complete runs in the runs folders (listed once, again on refresh: then only changed folders are read
+        again), and warnings for skipped folders. A refresh drops every table derived from the runs."""
         with self._lock:
             if self._runs is None or refresh:
-                self._runs, self._warnings = find_runs(*self.runs_dirs)
+                self._runs, self._warnings = find_runs(*self.runs_dirs, reader=self.reader)
+                self._derived.clear()
             return self._runs, self._warnings
+
+    def run(self, path) -> Run:
+        """One run folder, through the same reader (read again only when its files change)."""
+        return self.reader.read(Path(path))
+
+    def documents(self, dataset: str, split: str, split_seed=None) -> tuple:
+        """A corpus split's documents (kept for the last MAX_CORPORA splits); errors are not kept."""
+        from bre_core.datasets import load_documents
+
+        key = (dataset, split, split_seed)
+        with self._lock:
+            if key in self._corpora:
+                self._corpora.move_to_end(key)
+                return self._corpora[key]
+        options = {} if split_seed is None else {"split_seed": split_seed}
+        documents = tuple(load_documents(dataset, split, self.data_dir, **options))
+        return self._keep(self._corpora, key, documents, MAX_CORPORA)
+
+    def derived(self, key, compute, refresh: bool = False):
+        """A table computed from the runs (kept until the runs are refreshed, the last MAX_DERIVED of them)."""
+        with self._lock:
+            if key in self._derived and not refresh:
+                self._derived.move_to_end(key)
+                return self._derived[key]
+        return self._keep(self._derived, key, compute(), MAX_DERIVED)
+
+    def forget(self, key) -> None:
+        """Drop one derived table (one that may change without the runs changing)."""
+        with self._lock:
+            self._derived.pop(key, None)
+
+    def _keep(self, store: OrderedDict, key, value, limit: int):
+        with self._lock:
+            store[key] = value
+            store.move_to_end(key)
+            while len(store) > limit:
+                store.popitem(last=False)
+            return value
 
     def precomputed(self, model: str, dataset: str, split: str, document_id: str):
         """(record, run) of a run of `model` on this dataset and split holding the document, or None."""
         for run in self.runs()[0]:
             manifest = run.manifest
-            if (
-                Path(str(manifest.get("model", {}).get("name", ""))).name == model
-                and manifest.get("dataset") == dataset
-                and manifest.get("split") == split
-            ):
+            if manifest.model_label == model and manifest.get("dataset") == dataset and manifest.get("split") == split:
                 for record in run.predictions:
                     if record.id == document_id:
                         return record, run

@@ -9,8 +9,7 @@ import pandas as pd
 
 from bre_core import analysis
 from bre_core.config import ModelsFile, load_models_file
-from bre_core.results import Run
-from bre_core.run_sets import find_runs, runs_table
+from bre_core.runs import Run, find_runs, runs_table
 from bre_core.tasks import HEADLINE
 from bre_core.ui import dashboard_figures as figures
 
@@ -73,11 +72,13 @@ class DashboardData:
         return self._differences[key]
 
 
-def load_data(folders, models: ModelsFile | None = None, samples: int = 1000) -> DashboardData:
-    """Read every complete run under `folders` (skipped folders become warnings) and describe its models."""
+def load_data(folders, models: ModelsFile | None = None, samples: int = 1000, reader=None) -> DashboardData:
+    """Read every complete run under `folders` (skipped folders become warnings) and describe its models.
+
+    `reader` (the app context's) keeps runs read before; without one every folder is read afresh."""
     folders = [str(f) for f in ([folders] if isinstance(folders, (str, Path)) else folders) if f]
     models = models or load_models_file()
-    found, warnings = find_runs(*folders)
+    found, warnings = find_runs(*folders, reader=reader)
     runs, duplicates = analysis.unique_runs(found)
     table = runs_table(runs)
     about = {m.name: (m.domain, m.ift) for m in models.models}

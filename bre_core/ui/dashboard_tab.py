@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from bre_core.config import ModelsFile
 from bre_core.tasks import HEADLINE, PROTOCOLS
 from bre_core.ui import dashboard_figures as figures
 from bre_core.ui import protocol_view
+from bre_core.ui.context import AppContext
 from bre_core.ui.dashboard_data import DashboardData, choices, load_data
 
 __all__ = ["DashboardData", "build", "choices", "load_dashboard", "load_data", "render"]
@@ -177,16 +177,15 @@ def _updates(gr, data: DashboardData, values: list):
     return updates
 
 
-def build(gr, app, runs_dirs, models: ModelsFile | None = None) -> None:
+def build(gr, app, ctx: AppContext) -> None:
     """Lay out the tab inside the current gr.Blocks context; read the runs when a page loads, again on Refresh."""
-    lock, state = threading.Lock(), {}
 
     def current(refresh: bool = False) -> DashboardData:
-        # One read shared by every visitor; Refresh re-reads the folders (new or finished runs).
-        with lock:
-            if refresh or "data" not in state:
-                state["data"] = load_data(runs_dirs, models)
-            return state["data"]
+        # One read shared by every visitor, kept by the context; Refresh lists the folders again (new or finished
+        # runs) for every tab, and only folders whose files changed are read again.
+        if refresh:
+            ctx.runs(refresh=True)
+        return ctx.derived("dashboard", lambda: load_data(ctx.runs_dirs, ctx.models, reader=ctx.reader))
 
     message = gr.Markdown()
     with gr.Row():

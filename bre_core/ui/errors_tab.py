@@ -2,18 +2,17 @@
 
 import hashlib
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from bre_core import error_cases as ec
 from bre_core.errors import BreError
-from bre_core.results import MANIFEST, Run, on_shared_protocol, read_run
-from bre_core.run_sets import find_runs
+from bre_core.runs import Manifest, Run, on_shared_protocol
 from bre_core.tasks import HEADLINE
 from bre_core.ui import protocol_view
 from bre_core.ui.compare_view import markdown_text
+from bre_core.ui.context import AppContext
 from bre_core.ui.errors_view import (  # noqa: F401  (the tab's colours, for callers)
     HEATMAP_SCALES,
     MODEL_COLOURS,
@@ -29,37 +28,15 @@ NO_RUNS = "**No runs found** under {where}. Make one, e.g. `python -m bre_core e
     "--dataset chemprot --split test --out runs` (or `finetune ... --out runs`), then reload the page."
 )
 CHOOSE = "Choose a dataset and two runs over the same documents."
-# Caches: runs by folder and manifest time (a run re-made in place is read again); a few corpora (they are large)
-# by what identifies their documents; per set of folders, (label, folder, manifest) of the runs at the last page load.
-_read = lru_cache(maxsize=16)(lambda path, stamp: read_run(path))
-_CORPORA: dict[tuple, list] = {}
-_LISTS: dict[tuple, list] = {}
-_SKIPPED: dict[tuple, list[str]] = {}  # why folders under the roots were left out, by roots
-
-
-def _roots(runs_dirs) -> list:
-    return [runs_dirs] if isinstance(runs_dirs, str | Path) else [r for r in runs_dirs or () if r]
-
-
-def _key(runs_dirs) -> tuple[str, ...]:
-    return tuple(str(r) for r in _roots(runs_dirs))
 
 
 def _label(run: Run) -> str:
     return f"{run.name} (micro-F1 {run.metrics.get('micro', {}).get('f1', 0):.3f})"
 
 
-def _model(manifest: dict) -> str:
-    return Path(str(manifest.get("model", {}).get("name", "?"))).name
-
-
-def _run(path: str) -> Run:
-    return _read(str(path), (Path(path) / MANIFEST).stat().st_mtime_ns)
-
-
-def _seen(path: str, protocol) -> Run:
+def _seen(ctx: AppContext, path: str, protocol) -> Run:
     """The run under the chosen protocol; one not scored with it (written before protocols) as it is."""
-    run = _run(path)
+    run = ctx.run(path)
     return run.under(protocol_view.chosen(protocol)) or run
 
 
@@ -71,39 +48,32 @@ def _judged(a: Run, b: Run, protocol: str) -> str:
     return f"judged under the **{used}** protocol{why}"
 
 
-def _corpus(run: Run, data_dir) -> tuple[list | None, str]:
-    """The runs' documents from the corpus (cached), or None and why; a corpus that is absent is looked for again."""
-    key = (*(run.manifest.get(k) for k in ("dataset", "split", "split_seed", "data_hash")), str(data_dir))
-    if key not in _CORPORA:
-        documents, note = ec.load_matching_documents(run, data_dir)
-        if documents is None:
-            return None, note
-        while len(_CORPORA) >= 4:
-            _CORPORA.pop(next(iter(_CORPORA)))
-        _CORPORA[key] = documents
-    return _CORPORA[key], ""
+def _corpus(ctx: AppContext, run: Run) -> tuple[list | None, str]:
+    """The runs' documents from the corpus (kept by the context), or None and why (looked for again next time)."""
+    key = ("error-cases corpus", *(run.manifest.get(k) for k in ("dataset", "split", "split_seed", "data_hash")))
+    found = ctx.derived(key, lambda: ec.load_matching_documents(run, ctx.data_dir))
+    if found[0] is None:
+        ctx.forget(key)  # an absent corpus may appear: the miss is not kept
+    return found
 
 
-def _cases(path_a, path_b, data_dir, protocol=HEADLINE) -> tuple[pd.DataFrame, str]:
-    run_a, run_b = _seen(path_a, protocol), _seen(path_b, protocol)
-    documents, note = _corpus(run_a, data_dir)
+def _cases(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> tuple[pd.DataFrame, str]:
+    run_a, run_b = _seen(ctx, path_a, protocol), _seen(ctx, path_b, protocol)
+    documents, note = _corpus(ctx, run_a)
     return ec.buckets(run_a, run_b, documents), note
 
 
-def _listing(runs_dirs, fresh: bool = False) -> list[tuple[str, str, dict]]:
-    """The runs under the folders; read afresh only on a page load, since find_runs reads every prediction."""
-    key = _key(runs_dirs)
-    if fresh or key not in _LISTS:
-        runs, _SKIPPED[key] = find_runs(*_roots(runs_dirs))
-        _LISTS[key] = [(_label(r), str(r.path), r.manifest) for r in runs]
-    return _LISTS[key]
+def _listing(ctx: AppContext, fresh: bool = False) -> list[tuple[str, str, Manifest]]:
+    """(label, folder, manifest) of the runs; listed again on a page load (only changed folders are read again)."""
+    runs, _ = ctx.runs(refresh=fresh)
+    return [(_label(r), str(r.path), r.manifest) for r in runs]
 
 
-def dataset_choices(runs_dirs) -> tuple[list[str], str]:
-    """Datasets that have runs (the folders read again), and the empty-state message when there are none."""
-    datasets = sorted({str(m.get("dataset")) for _, _, m in _listing(runs_dirs, fresh=True)})
-    where = ", ".join(f"`{r}`" for r in _roots(runs_dirs)) or "no folder (none configured)"
-    skipped = _SKIPPED.get(_key(runs_dirs), [])
+def dataset_choices(ctx: AppContext) -> tuple[list[str], str]:
+    """Datasets that have runs (the folders listed again), and the empty-state message when there are none."""
+    datasets = sorted({str(m.get("dataset")) for _, _, m in _listing(ctx, fresh=True)})
+    where = ", ".join(f"`{r}`" for r in ctx.runs_dirs) or "no folder (none configured)"
+    skipped = ctx.runs()[1]
     note = "" if datasets else NO_RUNS.format(where=where)
     if skipped:  # damaged or unfinished run folders: said, not silently left out
         note += f"\n\n⚠️ **{len(skipped)} run folder(s) skipped**:\n" + "\n".join(
@@ -112,56 +82,56 @@ def dataset_choices(runs_dirs) -> tuple[list[str], str]:
     return datasets, note.strip()
 
 
-def run_choices(dataset: str | None, runs_dirs) -> list[tuple[str, str]]:
+def run_choices(ctx: AppContext, dataset: str | None) -> list[tuple[str, str]]:
     """(label, folder) of each complete run of `dataset`."""
-    return [(label, path) for label, path, m in _listing(runs_dirs) if m.get("dataset") == dataset]
+    return [(label, path) for label, path, m in _listing(ctx) if m.get("dataset") == dataset]
 
 
-def comparable_choices(path_a: str | None, runs_dirs) -> list[tuple[str, str]]:
+def comparable_choices(ctx: AppContext, path_a: str | None) -> list[tuple[str, str]]:
     """(label, folder) of the runs over the same documents as run A (same dataset, split and data hash)."""
-    a, keys = (_run(path_a).manifest if path_a else None), ("dataset", "split", "data_hash")
-    same = [r for r in _listing(runs_dirs) if a and r[1] != path_a and all(r[2].get(k) == a.get(k) for k in keys)]
+    a = ctx.run(path_a).manifest if path_a else None
+    same = [r for r in _listing(ctx) if a and r[1] != path_a and r[2].same_documents(a)]
     # Other models first, then the same setting and seed: B defaults to the first, the usual question.
-    same.sort(key=lambda run: (_model(run[2]) == _model(a), *(run[2].get(k) != a.get(k) for k in ("setting", "seed"))))
+    same.sort(key=lambda run: (run[2].model_label == a.model_label, run[2].setting != a.setting, run[2].seed != a.seed))
     return [(label, path) for label, path, _ in same]
 
 
-def class_choices(path_a, path_b, data_dir=None, protocol=HEADLINE) -> list[str]:
-    return sorted(set(_cases(path_a, path_b, data_dir, protocol)[0]["class"])) if path_a and path_b else []
+def class_choices(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> list[str]:
+    return sorted(set(_cases(ctx, path_a, path_b, protocol)[0]["class"])) if path_a and path_b else []
 
 
 def analyse(
-    path_a, path_b, buckets=(), classes=(), data_dir=None, protocol=HEADLINE
+    ctx: AppContext, path_a, path_b, buckets=(), classes=(), protocol=HEADLINE
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(cases per bucket for the chosen classes, the filtered cases, a message), judged under `protocol`."""
     empty = ec.bucket_counts(pd.DataFrame(columns=ec.CASE_COLUMNS)), pd.DataFrame(columns=SHOWN)
     if not (path_a and path_b):
         return *empty, CHOOSE
     try:
-        cases, note = _cases(path_a, path_b, data_dir, protocol)
-        a, b = _seen(path_a, protocol), _seen(path_b, protocol)
+        cases, note = _cases(ctx, path_a, path_b, protocol)
+        a, b = _seen(ctx, path_a, protocol), _seen(ctx, path_b, protocol)
         judged = _judged(a, b, protocol_view.chosen(protocol))
     except (BreError, OSError) as exc:
         return *empty, f"**Cannot compare these runs.** {markdown_text(exc)}"
     counts = ec.bucket_counts(ec.filter_cases(cases, (), classes))
     shown = ec.filter_cases(cases, buckets, classes)
     runs = ", ".join(
-        f"{slot} = **{markdown_text(_model(run.manifest))}** ({markdown_text(run.name)})"
+        f"{slot} = **{markdown_text(run.manifest.model_label)}** ({markdown_text(run.name)})"
         for slot, run in (("A", a), ("B", b))
     )
     message = f"{runs}, {judged}: {len(shown)} of {len(cases)} cases over {len(a.predictions)} documents. {note}"
     return counts, shown[SHOWN], message.strip()
 
 
-def export_cases(path_a, path_b, buckets=(), classes=(), fmt="csv", data_dir=None, protocol=HEADLINE) -> str | None:
+def export_cases(ctx: AppContext, path_a, path_b, buckets=(), classes=(), fmt="csv", protocol=HEADLINE) -> str | None:
     """The filtered cases written as CSV or JSON lines under the temp folder; the file's path (None: no runs)."""
     if not (path_a and path_b):
         return None
-    shown = ec.filter_cases(_cases(path_a, path_b, data_dir, protocol)[0], buckets, classes)
+    shown = ec.filter_cases(_cases(ctx, path_a, path_b, protocol)[0], buckets, classes)
     # Named by what it holds, so that the same selection never piles up copies and two selections never collide.
     chosen = (path_a, path_b, sorted(buckets or ()), sorted(classes or ()), protocol)
     digest = hashlib.sha256(repr(chosen).encode()).hexdigest()
-    name = f"errors__{_run(path_a).name}__vs__{_run(path_b).name}__{protocol}.{fmt}"
+    name = f"errors__{ctx.run(path_a).name}__vs__{ctx.run(path_b).name}__{protocol}.{fmt}"
     return str(ec.export(shown, fmt, Path(tempfile.gettempdir()) / "bre-errors" / digest[:16] / name))
 
 
@@ -170,17 +140,17 @@ def case_document(evt) -> str:
     return str(evt.row_value[0]) if getattr(evt, "row_value", None) else ""
 
 
-def open_document(path_a, path_b, doc_id, data_dir=None, protocol=HEADLINE) -> tuple[str, str, str]:
+def open_document(ctx: AppContext, path_a, path_b, doc_id, protocol=HEADLINE) -> tuple[str, str, str]:
     """(passage HTML, gold | A | B relations HTML, message) for one document; all text escaped."""
     if not (path_a and path_b):
         return "", "", CHOOSE
     try:
-        run_a, run_b = _seen(path_a, protocol), _seen(path_b, protocol)
+        run_a, run_b = _seen(ctx, path_a, protocol), _seen(ctx, path_b, protocol)
     except BreError as exc:
         return "", "", f"**Cannot compare these runs.** {markdown_text(exc)}"
     # No id: the first document with gold relations or predictions, which is what a reader wants to see first.
     doc_id = (doc_id or "").strip() or next((p.id for p in run_a.predictions if p.relations or p.missed), "")
-    documents, note = _corpus(run_a, data_dir)
+    documents, note = _corpus(ctx, run_a)
     try:
         view = ec.document_view(run_a, run_b, doc_id, documents)
     except KeyError:
@@ -188,11 +158,11 @@ def open_document(path_a, path_b, doc_id, data_dir=None, protocol=HEADLINE) -> t
         return "", "", f"No document '{markdown_text(doc_id)}' in these runs (ids look like: {sample})."
     except BreError as exc:
         return "", "", f"**Cannot compare these runs.** {exc}"
-    relations = relations_html(view, _model(run_a.manifest), _model(run_b.manifest))
+    relations = relations_html(view, run_a.manifest.model_label, run_b.manifest.model_label)
     return passage_html(view), relations, f"Document **{markdown_text(doc_id)}**. {note}"
 
 
-def confusion_figure(path_a, path_b, which="A", data_dir=None, protocol=HEADLINE):
+def confusion_figure(ctx: AppContext, path_a, path_b, which="A", protocol=HEADLINE):
     """A plotly heatmap: gold class → predicted class for the same argument pair, of run A or B."""
     import plotly.graph_objects as go
 
@@ -200,18 +170,20 @@ def confusion_figure(path_a, path_b, which="A", data_dir=None, protocol=HEADLINE
     path = path_a if which == "A" else path_b
     if not path:
         return figure.update_layout(title=CHOOSE, height=300)
-    run = _seen(path, protocol)
-    table = ec.confusion(run, _corpus(run, data_dir)[0])
+    run = _seen(ctx, path, protocol)
+    table = ec.confusion(run, _corpus(ctx, run)[0])
     hover = "gold %{y} → predicted %{x}: %{z}<extra></extra>"
     text = [[str(n) if n else "" for n in row] for row in table.values.tolist()]  # zeros left blank: less noise
     cells = {"z": table.values.tolist(), "x": list(table.columns), "y": list(table.index), "text": text}
     figure.add_trace(go.Heatmap(**cells, texttemplate="%{text}", colorscale=HEATMAP_SCALES[which], hovertemplate=hover))
     figure.update_xaxes(title="predicted class").update_yaxes(title="gold class", autorange="reversed")
-    title = f"{which} = {_model(run.manifest)}: gold class → predicted class (same arguments; {run.protocol} protocol)"
+    title = (
+        f"{which} = {run.manifest.model_label}: gold class → predicted class (same arguments; {run.protocol} protocol)"
+    )
     return figure.update_layout(title=title, height=120 + 45 * len(table.index))
 
 
-def build(gr, app, runs_dirs=None, data_dir: str | None = None) -> None:
+def build(gr, app, ctx: AppContext) -> None:
     """Lay out the tab inside the current gr.Blocks context; the run lists are read again when a page loads."""
     message = gr.Markdown()
     with gr.Row():
@@ -237,32 +209,32 @@ def build(gr, app, runs_dirs=None, data_dir: str | None = None) -> None:
         return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
 
     def datasets():
-        names, note = dataset_choices(runs_dirs)
+        names, note = dataset_choices(ctx)
         return pick([(name, name) for name in names]), note
 
     def table(a, b, kept, classes, chosen):
-        counted, shown, note = analyse(a, b, kept, classes, data_dir, chosen)
+        counted, shown, note = analyse(ctx, a, b, kept, classes, chosen)
         return styled(counted), styled(shown), note
 
     def selected(evt: gr.SelectData) -> str:  # a real class here (no postponed annotations): Gradio fills it in
         return case_document(evt)
 
     def new_classes(a, b, chosen):
-        return gr.Dropdown(choices=class_choices(a, b, data_dir, chosen), value=[])
+        return gr.Dropdown(choices=class_choices(ctx, a, b, chosen), value=[])
 
     def export(a, b, kept, classes, form, chosen):
-        return export_cases(a, b, kept, classes, form, data_dir, chosen)
+        return export_cases(ctx, a, b, kept, classes, form, chosen)
 
     # Every handler reads the protocol last: what it judges depends on it.
     filters = [run_a, run_b, bucket_filter, class_filter, protocol]
     exported = [run_a, run_b, bucket_filter, class_filter, fmt, protocol]
     show = (
-        lambda a, b, d, chosen: open_document(a, b, d, data_dir, chosen),
+        lambda a, b, d, chosen: open_document(ctx, a, b, d, chosen),
         [run_a, run_b, doc_id, protocol],
         [passage, relations, doc_message],
     )
     figure = (
-        lambda a, b, w, chosen: confusion_figure(a, b, w, data_dir, chosen),
+        lambda a, b, w, chosen: confusion_figure(ctx, a, b, w, chosen),
         [run_a, run_b, which, protocol],
         plot,
     )
@@ -275,8 +247,8 @@ def build(gr, app, runs_dirs=None, data_dir: str | None = None) -> None:
         event.then(*show).then(*figure).then(export, exported, download)
 
     app.load(datasets, None, [dataset, message])
-    dataset.change(lambda name: pick(run_choices(name, runs_dirs)), dataset, run_a)
-    then_all(run_a.change(lambda a: pick(comparable_choices(a, runs_dirs)), run_a, run_b))
+    dataset.change(lambda name: pick(run_choices(ctx, name)), dataset, run_a)
+    then_all(run_a.change(lambda a: pick(comparable_choices(ctx, a)), run_a, run_b))
     then_all(run_b.input(lambda: None, None, None))
     then_all(protocol.input(lambda: None, None, None), fresh=False)
     for control in (bucket_filter, class_filter):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bre_core.results import PredictionRecord, Run
+from bre_core.runs import PredictionRecord, Run
 from bre_core.schema import Document
 from bre_core.tasks import HEADLINE, PROTOCOLS
 from bre_core.ui.compare_view import markdown_text

@@ -16,25 +16,24 @@ from bre_core import __version__
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError, RunError
-from bre_core.results import (
-    PredictionRecord,
-    Run,
+from bre_core.runs.folder import (
+    PENDING,
     append_partial,
     finalize_run,
     is_complete,
-    judged_json,
     metrics_json,
     read_partial,
     read_run,
     run_name,
 )
+from bre_core.runs.records import PredictionRecord, judged_json
+from bre_core.runs.run import Run
 from bre_core.schema import Document
 from bre_core.scoring import judge, score
 from bre_core.settings import DecodingSettings
 from bre_core.tasks import CORRECTED, HEADLINE, PROTOCOLS, Task, get_task
 
 log = logging.getLogger(__name__)
-PENDING = "manifest.pending.json"  # what an unfinished run is computing: a resume must compute the same
 
 
 def documents_hash(task: Task, documents: Sequence[Document]) -> str:
