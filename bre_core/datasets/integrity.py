@@ -1,9 +1,10 @@
 """Corpus files checked before they are read: never empty or cut short, and official where they are meant to be.
 
 A corpus's files are taken as its official release when any of them has the SHA-256 that `data download`
-records; a file of an official release that differs is named once, and one with fewer documents than its
-split has is an error. Files none of which match are user-supplied files in the official format (hand-made
-corpora, such as the tests' fixtures): only cuts are errors there. Each load says which it assumed.
+records; a file of an official release that differs is named once, and one cut inside its last document or
+with fewer documents than its split has is an error. Files none of which match are user-supplied files in the
+official format (hand-made corpora, such as the tests' fixtures): only empty files and unfinished last lines
+are errors there. Each load says which it assumed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def check_corpus(dataset: str, data_dir: Path, corpus_files: Iterable[str], spli
         path = data_dir / rel
         if not path.is_file():
             continue  # the loader names a missing file and how to get it
-        _check_not_cut(path, fix)
+        _check_not_cut(path, fix, official)
         if official and _sha256(path) != CHECKSUMS.get(rel):
             _warn_differs(str(path), dataset)
             expected = OFFICIAL_DOCUMENTS.get(rel)
@@ -76,8 +77,9 @@ def count_documents(path: Path) -> int:
     return sum(1 for line in text.splitlines() if line.strip())
 
 
-def _check_not_cut(path: Path, fix: str) -> None:
-    """An empty file, or one whose last line or last PubTator document is unfinished, is an error at that line."""
+def _check_not_cut(path: Path, fix: str, official: bool) -> None:
+    """An empty file, or one whose last line is unfinished, is an error at that line; in an official release,
+    also a PubTator file whose last document has no closing blank line (hand-made files may omit it)."""
     data = path.read_bytes()
     last_line = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if not data.strip():
@@ -86,7 +88,7 @@ def _check_not_cut(path: Path, fix: str) -> None:
         raise DataError(
             "the file ends in the middle of this line: it is cut short.", path=path, line=last_line, hint=fix
         )
-    if path.name.endswith(".PubTator.txt") and not data.endswith(b"\n\n"):
+    if official and path.name.endswith(".PubTator.txt") and not data.endswith(b"\n\n"):
         # Each PubTator document ends with a blank line: without one the last document is cut.
         raise DataError(
             "the last document has no closing blank line: the file is cut short.", path=path, line=last_line, hint=fix
