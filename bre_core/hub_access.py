@@ -1,4 +1,4 @@
-"""Whether the Hugging Face hub may and can be reached: offline settings and a short probe of the endpoint."""
+"""Whether the Hugging Face hub may and can be reached (offline settings, a short probe), and what its refusals mean."""
 
 from __future__ import annotations
 
@@ -57,3 +57,55 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
 def unavailable_reason() -> str | None:
     """Why the hub cannot be used right now (an offline setting, or no answer), or None when it can."""
     return offline_setting() or probe(endpoint())
+
+
+def hub_refusal(name: str, hub_id: str, revision: str | None, error: BaseException) -> str | None:
+    """What to do when the hub refused model `name` (`hub_id`): no such repository, a gated one, no such revision, or
+    an invalid token, read from the huggingface_hub error behind `error`; None when the hub refused nothing."""
+    from huggingface_hub import errors
+
+    cause = _hub_error(error, errors.HfHubHTTPError)
+    if cause is None:
+        return None
+    where = endpoint()
+    token = "the token in use (HF_TOKEN or `hf auth login`)" if _has_token() else "no token (HF_TOKEN is not set)"
+    if isinstance(cause, errors.GatedRepoError):  # before RepositoryNotFoundError: it is one
+        return (
+            f"Model '{name}' ({hub_id}) is a gated repository on the Hugging Face hub ({where}), and {token} gives "
+            f"no access to it. Ask for access at {where}/{hub_id} (logged in), then set HF_TOKEN to a token of that "
+            f"account, or run `hf auth login`."
+        )
+    if isinstance(cause, errors.RevisionNotFoundError):
+        return (
+            f"Model '{name}': {hub_id} has no revision '{revision}' on the Hugging Face hub ({where}). Fix its "
+            f"`revision:` in the models file (a branch, a tag or a full commit sha), or remove it for the main branch."
+        )
+    if isinstance(cause, errors.RepositoryNotFoundError):
+        return (
+            f"Model '{name}': the Hugging Face hub ({where}) has no repository {hub_id} that {token} can see. Fix its "
+            f"`hub_id:` in the models file (owner/name, as the hub shows it), or, if the repository is private, set "
+            f"HF_TOKEN to a token that can read it."
+        )
+    if cause.response is not None and cause.response.status_code == 401:
+        return (
+            f"Model '{name}' ({hub_id}): the Hugging Face hub ({where}) refused the token in use (HF_TOKEN or "
+            f"`hf auth login`) as invalid. Set HF_TOKEN to a valid token, or unset it: public models need none."
+        )
+    return None
+
+
+def _hub_error(error: BaseException, kind: type) -> BaseException | None:
+    """The first exception of type `kind` in the chain of causes of `error` (transformers wraps the hub's)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kind):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _has_token() -> bool:
+    from huggingface_hub import get_token
+
+    return get_token() is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import torch
 
 from bre_core.config import ModelSpec
 from bre_core.errors import BreError
-from bre_core.hub_access import unavailable_reason
+from bre_core.hub_access import hub_refusal, unavailable_reason
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +93,16 @@ def load_model(
     dtype = dtype or choose_dtype(device, spec)
     source, options, offline = _locate(spec)
     model_class = AutoModelForSeq2SeqLM if spec.architecture == "seq2seq" else AutoModelForCausalLM
+    # transformers answers a repository with only pytorch_model.bin by starting a thread that asks the hub's
+    # conversion Space to open a safetensors pull request on it, sending the user's token along: never wanted here.
+    os.environ.setdefault("DISABLE_SAFETENSORS_CONVERSION", "1")
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **options)
         model = _load_weights(model_class, source, device, dtype, options)
     except OSError as exc:
+        refusal = hub_refusal(spec.name, spec.hub_id, spec.revision, exc) if spec.hub_id else None
+        if refusal is not None:  # the hub answered: missing, gated, no such revision, a bad token
+            raise ModelUnavailableError(refusal) from exc
         if offline is not None:
             raise ModelUnavailableError(_unavailable(spec, offline, exc)) from exc
         raise ModelUnavailableError(f"Model '{spec.name}' could not be loaded from {source}: {exc}") from exc
