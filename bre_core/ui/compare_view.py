@@ -47,16 +47,16 @@ def highlight(text: str, marks: dict[str, str]) -> str:
     """The passage as HTML with each string of `marks` highlighted in its CSS class; everything escaped."""
     names = sorted((n for n in marks if n.strip()), key=len, reverse=True)
     if not names:
-        return f"<div class='bre-passage'>{html.escape(text)}</div>"
+        return f"<div class='bre-passage'>{html_text(text)}</div>"
     pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
     lookup = {n.lower(): marks[n] for n in names}
     pieces, last = [], 0
     for match in pattern.finditer(text):
-        pieces.append(html.escape(text[last : match.start()]))
+        pieces.append(html_text(text[last : match.start()]))
         css = lookup.get(match.group(0).lower(), "bre-found")
-        pieces.append(f"<mark class='{css}'>{html.escape(match.group(0))}</mark>")
+        pieces.append(f"<mark class='{css}'>{html_text(match.group(0))}</mark>")
         last = match.end()
-    pieces.append(html.escape(text[last:]))
+    pieces.append(html_text(text[last:]))
     return f"<div class='bre-passage'>{''.join(pieces)}</div>"
 
 
@@ -117,15 +117,34 @@ def summarise(task: Task, document: Document | None, a: Side, b: Side) -> Summar
     return Summary(len(keys_a & keys_b), len(keys_a - keys_b), len(keys_b - keys_a), scores)
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]!~|#])")  # what can start a link, an image, emphasis or code
+# One escaping helper per kind of output, so that every string from a user, a model or a run folder (model
+# names, run folder names, datasets, settings, outputs, relation arguments, labels) is shown as written:
+# markdown_text for Markdown components, html_text for HTML components, plot_text for plotly labels, legends,
+# titles and hover text. Dataframe cells need none: the app's tables are of datatype "str", shown as text.
+_MARKDOWN_SPECIALS = re.compile(r"[\\`*_\[\]!~|#$@]")  # markup, KaTeX's $$ maths, e-mail links (a@b.c)
+_AUTOLINKS = re.compile(r"(?i)(?<=www)\.|:(?=//)")  # GFM links bare www.site and scheme:// addresses
 
 
 def markdown_text(value) -> str:
-    """Text for a Markdown component, shown as typed: HTML escaped, Markdown punctuation backslashed.
+    """Text for a Markdown component, shown as written: HTML escaped, Markdown punctuation backslashed.
 
     So a model name, an error quoting user input, or a run name can never become a link, an image or markup.
     """
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(value), quote=False))
+    text = _MARKDOWN_SPECIALS.sub(r"\\\g<0>", html.escape(str(value), quote=False))
+    return _AUTOLINKS.sub(r"\\\g<0>", text)
+
+
+def html_text(value) -> str:
+    """Text for an HTML component or attribute, shown as written."""
+    return html.escape(str(value))
+
+
+def plot_text(value) -> str:
+    """Text for a plotly label, legend, title or hover line, shown as written.
+
+    Plotly draws <a href>, <b>, <br> and entities in them, and fills %{...} in hover templates.
+    """
+    return html.escape(str(value), quote=False).replace("%", "&#37;")
 
 
 def side_caption(side: Side, provenance: str | None) -> str:

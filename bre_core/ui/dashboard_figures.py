@@ -8,6 +8,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from bre_core.analysis import data_label, setting_order
+from bre_core.ui.compare_view import plot_text
 
 PALETTE = list(qualitative.Dark24) + list(qualitative.Light24)
 QUESTIONS = {
@@ -22,10 +23,10 @@ def model_colours(names) -> dict[str, str]:
 
 
 def legend_name(model: str, about: dict) -> str:
-    """'scifive-base (biomedical)', 'flan-t5-base (general, general IFT)': the legend says the domain."""
+    """'scifive-base (biomedical)', 'flan-t5-base (general, general IFT)': the legend says the domain (as text)."""
     domain, ift = about.get(model, (None, None))
     extra = f", {ift} IFT" if ift not in (None, "none") else ""
-    return f"{model} ({domain or '?'}{extra})"
+    return plot_text(f"{model} ({domain or '?'}{extra})")
 
 
 def is_biomedical(model: str, about: dict) -> bool:
@@ -46,12 +47,12 @@ def difference_figure(
     """Bars of B − A per dataset with the paired bootstrap 95% CI, one colour per pair (B's), a zero line."""
     title, y_title = QUESTIONS[question]
     scored = f"; {protocol} protocol" if protocol else ""
-    title = f"{title} (setting: {setting}{scored}; 95% paired bootstrap CI over documents)"
+    title = f"{title} (setting: {plot_text(setting)}{scored}; 95% paired bootstrap CI over documents)"
     if frame.empty:
         return empty_figure(
             title, "No pair of models.yaml has runs of both models on the same dataset, split, setting and seed."
         )
-    frame = frame.assign(data=[data_label(d, s) for d, s in zip(frame.dataset, frame.split)])
+    frame = frame.assign(data=[plot_text(data_label(d, s)) for d, s in zip(frame.dataset, frame.split)])
     several_seeds = frame.seed.nunique(dropna=False) > 1
     figure = go.Figure()
     for (pair, seed), rows in frame.groupby(["pair", "seed"], sort=False, dropna=False):
@@ -60,6 +61,7 @@ def difference_figure(
             name = f"{b} ({about.get(b, ('?',))[0]}) − {a} ({about.get(a, ('?',))[0]})"
         else:
             name = f"{b} (IFT: {about.get(b, (None, '?'))[1]}) − {a} (IFT: {about.get(a, (None, '?'))[1]})"
+        name, shown_a, shown_b = plot_text(name), plot_text(a), plot_text(b)
         figure.add_bar(
             x=rows.data.tolist(),
             y=rows.difference.tolist(),
@@ -75,8 +77,8 @@ def difference_figure(
             marker_color=colours.get(b),
             customdata=rows[["a_f1", "b_f1", "low", "high", "documents", "protocol"]].to_numpy().tolist(),
             hovertemplate=(
-                f"{b} − {a}<br>%{{x}}: %{{y:+.3f}} [%{{customdata[2]:+.3f}}, %{{customdata[3]:+.3f}}]<br>"
-                f"{a} %{{customdata[0]:.3f}}, {b} %{{customdata[1]:.3f}}; %{{customdata[4]}} documents; "
+                f"{shown_b} − {shown_a}<br>%{{x}}: %{{y:+.3f}} [%{{customdata[2]:+.3f}}, %{{customdata[3]:+.3f}}]<br>"
+                f"{shown_a} %{{customdata[0]:.3f}}, {shown_b} %{{customdata[1]:.3f}}; %{{customdata[4]}} documents; "
                 "%{customdata[5]} protocol<extra></extra>"
             ),
         )
@@ -89,7 +91,7 @@ def difference_figure(
 
 
 def _k_label(setting: str) -> str:
-    return setting if setting in ("full", "zero-shot") else str(int(setting_order(setting)))
+    return plot_text(setting) if setting in ("full", "zero-shot") else str(int(setting_order(setting)))
 
 
 def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: str | None = None) -> go.Figure:
@@ -98,7 +100,7 @@ def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: s
     title = f"Few-shot: micro-F1 by training documents k (mean ± sd over seeds{scored})"
     if curve.empty:
         return empty_figure(title, "No run with a zero-shot, kN or full setting matches the filters.")
-    curve = curve.assign(data=[data_label(d, s) for d, s in zip(curve.dataset, curve.split)])
+    curve = curve.assign(data=[plot_text(data_label(d, s)) for d, s in zip(curve.dataset, curve.split)])
     panels = sorted(curve.data.unique())
     figure = make_subplots(rows=1, cols=len(panels), subplot_titles=panels, shared_yaxes=True)
     order = [_k_label(s) for s in sorted(curve.setting.unique(), key=setting_order)]
@@ -118,7 +120,7 @@ def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: s
                 line={"color": colours.get(model), "dash": "dash" if biomedical else "solid"},
                 marker={"symbol": "square" if biomedical else "circle"},
                 customdata=rows.seeds.tolist(),
-                hovertemplate=f"{model}<br>k=%{{x}}: %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
+                hovertemplate=f"{plot_text(model)}<br>k=%{{x}}: %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
                 row=1,
                 col=column,
             )
@@ -141,7 +143,7 @@ def class_figure(summary: pd.DataFrame, title: str, colours: dict, about: dict) 
     if summary.empty:
         return empty_figure(title, "No run matches this dataset, setting and the filters.")
     support = summary.groupby("label", sort=False).support.max()
-    ticks = {label: f"{label} (n={int(n)})" for label, n in support.items()}
+    ticks = {label: f"{plot_text(label)} (n={int(n)})" for label, n in support.items()}
     figure = go.Figure()
     for model, rows in summary.groupby("model", sort=True):
         figure.add_bar(
@@ -151,7 +153,7 @@ def class_figure(summary: pd.DataFrame, title: str, colours: dict, about: dict) 
             name=legend_name(model, about),
             marker={"color": colours.get(model), "pattern": {"shape": "/" if is_biomedical(model, about) else ""}},
             customdata=rows.seeds.tolist(),
-            hovertemplate=f"{model}<br>%{{x}}: F1 %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
+            hovertemplate=f"{plot_text(model)}<br>%{{x}}: F1 %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
         )
     figure.update_layout(
         title=title,

@@ -15,6 +15,7 @@ from bre_core.config import ModelsFile
 from bre_core.tasks import HEADLINE, PROTOCOLS
 from bre_core.ui import dashboard_figures as figures
 from bre_core.ui import protocol_view
+from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
 from bre_core.ui.dashboard_data import DashboardData, choices, load_data
 
@@ -52,9 +53,7 @@ Produce runs, then press **Refresh**:
 Then start the app with `BRE_RUNS_DIR=runs`, or copy the run folders into `assets/results/`."""
 
 
-def _escape(text: str) -> str:
-    """Markdown-safe text: run folder names are full of '__', which would otherwise turn bold."""
-    return "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in str(text))
+_escape = markdown_text  # the name tests/test_ui_dashboard.py knows it by
 
 
 def write_csv(frame: pd.DataFrame, protocol: str = HEADLINE) -> str:
@@ -86,16 +85,18 @@ def _message(data: DashboardData, protocol: str, shown: pd.DataFrame, skipped: l
     above = analysis.recall_above_1(data.runs)
     if above:
         parts.append(f"⚠️ **Recall above 1** ({protocol_view.RECALL_ABOVE_1}; the row's note says so):")
-        parts.append("\n".join(f"- {_escape(run.name)}: {name} recall {recall:.3f}" for run, name, recall in above))
+        parts.append(
+            "\n".join(f"- {markdown_text(run.name)}: {name} recall {recall:.3f}" for run, name, recall in above)
+        )
     if notes:
         parts.append("ℹ️ **Pairs compared under another protocol** in the RQ charts (one run lacks the chosen one):")
-        parts.append("\n".join(f"- {_escape(n)}" for n in notes))
+        parts.append("\n".join(f"- {markdown_text(n)}" for n in notes))
     if data.warnings:
         parts.append(f"⚠️ **{len(data.warnings)} run folder(s) skipped**; everything else is shown:")
-        parts.append("\n".join(f"- {_escape(w)}" for w in data.warnings))
+        parts.append("\n".join(f"- {markdown_text(w)}" for w in data.warnings))
     if skipped:
         parts.append("⚠️ **Pairs of runs not compared** in the RQ charts:")
-        parts.append("\n".join(f"- {_escape(w)}" for w in skipped))
+        parts.append("\n".join(f"- {markdown_text(w)}" for w in skipped))
     return "\n\n".join(parts)
 
 
@@ -147,7 +148,7 @@ def render(
     classes = analysis.filter_rows(view.classes, setting=[class_setting], domain=domains, ift=ifts)
     labels = [analysis.data_label(d, s) for d, s in zip(classes.dataset, classes.split)]
     classes = classes[[label == class_data for label in labels]]
-    title = f"Per-class F1 on {class_data} (setting: {class_setting}; {protocol} protocol)"
+    title = f"Per-class F1 on {plot_text(class_data)} (setting: {plot_text(class_setting)}; {protocol} protocol)"
     per_class = figures.class_figure(classes, title, data.colours, data.about)
     message = _message(data, protocol, table, sorted(set(skipped)), list(dict.fromkeys(notes)))
     return table, csv, *rq_figures, few_shot, per_class, message

@@ -1,6 +1,7 @@
 """Error cases tab: two runs over the same documents, relation by relation (buckets, documents, confusion, export)."""
 
 import hashlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from bre_core.errors import BreError
 from bre_core.runs import Manifest, Run, on_shared_protocol
 from bre_core.tasks import HEADLINE
 from bre_core.ui import protocol_view
-from bre_core.ui.compare_view import markdown_text
+from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
 from bre_core.ui.errors_view import (  # noqa: F401  (the tab's colours, for callers)
     HEATMAP_SCALES,
@@ -131,7 +132,9 @@ def export_cases(ctx: AppContext, path_a, path_b, buckets=(), classes=(), fmt="c
     # Named by what it holds, so that the same selection never piles up copies and two selections never collide.
     chosen = (path_a, path_b, sorted(buckets or ()), sorted(classes or ()), protocol)
     digest = hashlib.sha256(repr(chosen).encode()).hexdigest()
-    name = f"errors__{ctx.run(path_a).name}__vs__{ctx.run(path_b).name}__{protocol}.{fmt}"
+    # Run folder names may hold any character; the file's name (shown by the browser) keeps the safe ones.
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"errors__{ctx.run(path_a).name}__vs__{ctx.run(path_b).name}__{protocol}")
+    name = f"{name}.{fmt}"
     return str(ec.export(shown, fmt, Path(tempfile.gettempdir()) / "bre-errors" / digest[:16] / name))
 
 
@@ -157,7 +160,7 @@ def open_document(ctx: AppContext, path_a, path_b, doc_id, protocol=HEADLINE) ->
         sample = markdown_text(", ".join(p.id for p in run_a.predictions[:3]))
         return "", "", f"No document '{markdown_text(doc_id)}' in these runs (ids look like: {sample})."
     except BreError as exc:
-        return "", "", f"**Cannot compare these runs.** {exc}"
+        return "", "", f"**Cannot compare these runs.** {markdown_text(exc)}"
     relations = relations_html(view, run_a.manifest.model_label, run_b.manifest.model_label)
     return passage_html(view), relations, f"Document **{markdown_text(doc_id)}**. {note}"
 
@@ -174,11 +177,13 @@ def confusion_figure(ctx: AppContext, path_a, path_b, which="A", protocol=HEADLI
     table = ec.confusion(run, _corpus(ctx, run)[0])
     hover = "gold %{y} → predicted %{x}: %{z}<extra></extra>"
     text = [[str(n) if n else "" for n in row] for row in table.values.tolist()]  # zeros left blank: less noise
-    cells = {"z": table.values.tolist(), "x": list(table.columns), "y": list(table.index), "text": text}
+    labels = {"x": [plot_text(c) for c in table.columns], "y": [plot_text(i) for i in table.index]}
+    cells = {"z": table.values.tolist(), **labels, "text": text}
     figure.add_trace(go.Heatmap(**cells, texttemplate="%{text}", colorscale=HEATMAP_SCALES[which], hovertemplate=hover))
     figure.update_xaxes(title="predicted class").update_yaxes(title="gold class", autorange="reversed")
     title = (
-        f"{which} = {run.manifest.model_label}: gold class → predicted class (same arguments; {run.protocol} protocol)"
+        f"{which} = {plot_text(run.manifest.model_label)}: gold class → predicted class (same arguments; "
+        f"{run.protocol} protocol)"
     )
     return figure.update_layout(title=title, height=120 + 45 * len(table.index))
 
@@ -196,8 +201,11 @@ def build(gr, app, ctx: AppContext) -> None:
         bucket_filter = gr.Dropdown(choices=list(ec.BUCKETS), multiselect=True, label="Buckets (none: all)")
         class_filter = gr.Dropdown(choices=[], multiselect=True, label="Classes (none: all)")
     with gr.Row():
-        counts = gr.Dataframe(label="Cases per bucket", interactive=False, scale=1)
-        cases = gr.Dataframe(label="Cases: select a row to open its document", interactive=False, scale=3)
+        # datatype "str": cells (relation arguments, labels from the runs) are shown as text, never as Markdown
+        counts = gr.Dataframe(label="Cases per bucket", interactive=False, scale=1, datatype="str")
+        cases = gr.Dataframe(
+            label="Cases: select a row to open its document", interactive=False, scale=3, datatype="str"
+        )
     with gr.Row():
         fmt = gr.Radio(choices=list(FORMATS), value="csv", label="Export format")
         download = gr.DownloadButton("Download the filtered cases", value=None)

@@ -1,11 +1,11 @@
 """How the Error cases tab draws a document: outcome and run colours, the marked passage, gold | A | B side by side."""
 
-import html
 import itertools
 
 import pandas as pd
 
 from bre_core import error_cases as ec
+from bre_core.ui.compare_view import html_text
 
 # One colour per outcome and per model, used by every table, badge and heatmap of the tab.
 OUTCOME_COLOURS = {"correct": "#2e7d32", "wrong": "#c62828", "missed": "#9e9e9e"}
@@ -19,7 +19,7 @@ ENTITY_PALETTE = ("#6a1b9a", "#00838f", "#8d6e63", "#ad1457", "#283593", "#82771
 
 def _badge(text: str, colour: str) -> str:
     style = f"background:{colour};color:#fff;border-radius:4px;padding:0 5px;font-size:0.85em"
-    return f'<span style="{style}">{html.escape(text)}</span>'
+    return f'<span style="{style}">{html_text(text)}</span>'
 
 
 def passage_html(view: ec.DocumentView) -> str:
@@ -34,11 +34,11 @@ def passage_html(view: ec.DocumentView) -> str:
         if start < at or end > len(document.text):
             continue  # overlapping mentions (CDR composites): the first one is marked
         style = f"background:{colours[kind]}22;border-bottom:2px solid {colours[kind]};padding:0 2px"
-        mention = html.escape(document.text[start:end])
-        parts.append(html.escape(document.text[at:start]))
-        parts.append(f'<mark title="{html.escape(kind)}" style="{style}">{mention}</mark>')
+        mention = html_text(document.text[start:end])
+        parts.append(html_text(document.text[at:start]))
+        parts.append(f'<mark title="{html_text(kind)}" style="{style}">{mention}</mark>')
         at = end
-    parts.append(html.escape(document.text[at:]))
+    parts.append(html_text(document.text[at:]))
     legend = " ".join(map(_badge, colours, colours.values()))
     return f'<div style="line-height:1.9">{"".join(parts)}</div><p>{legend}</p>'
 
@@ -46,10 +46,10 @@ def passage_html(view: ec.DocumentView) -> str:
 def _table(frame: pd.DataFrame, marks: list[str]) -> str:
     if frame.empty:
         return "<p><em>none</em></p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    head = "".join(f"<th>{html_text(c)}</th>" for c in frame.columns)
 
     def cell(column, value):
-        return _badge(str(value), OUTCOME_COLOURS[value]) if column in marks else html.escape(str(value))
+        return _badge(str(value), OUTCOME_COLOURS[value]) if column in marks else html_text(str(value))
 
     rows = ("".join(f"<td>{cell(c, v)}</td>" for c, v in zip(frame.columns, row)) for row in frame.itertuples(False))
     return f'<table style="width:100%"><tr>{head}</tr>{"".join(f"<tr>{r}</tr>" for r in rows)}</table>'
@@ -59,9 +59,9 @@ def relations_html(view: ec.DocumentView, model_a: str, model_b: str) -> str:
     """Gold, A and B side by side, each relation marked correct / wrong / missed, with the raw outputs."""
 
     def column(title: str, colour: str, body: str, output: str | None = None) -> str:
-        pre = f"<pre style='white-space:pre-wrap'>{html.escape(output or '')}</pre>"
+        pre = f"<pre style='white-space:pre-wrap'>{html_text(output or '')}</pre>"
         raw = f"<details><summary>raw output</summary>{pre}</details>" if output is not None else ""
-        head = f'<h4 style="color:{colour}">{html.escape(title)}</h4>'
+        head = f'<h4 style="color:{colour}">{html_text(title)}</h4>'
         return f'<div style="flex:1;min-width:18em">{head}{body}{raw}</div>'
 
     return (
