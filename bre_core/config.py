@@ -18,6 +18,20 @@ ENV_MODELS_FILE = "BRE_MODELS"
 Architecture = Literal["seq2seq", "causal"]
 Domain = Literal["general", "biomedical"]
 Ift = Literal["none", "general", "biomedical"]
+Dataset = Literal["cdr", "chemprot", "ddi", "dce"]
+# What a finetuned entry takes from its base model's entry when it does not say.
+INHERITED = ("architecture", "params", "domain", "ift", "family")
+
+
+class Lineage(BaseModel):
+    """What a finetuned checkpoint was trained from: its base model (a models-file name) and the run's settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: str
+    dataset: Dataset
+    setting: str  # full, kN, or a PEFT variant of them
+    seed: int
 
 
 class ModelSpec(BaseModel):
@@ -38,6 +52,7 @@ class ModelSpec(BaseModel):
     domain: Domain | None = None
     ift: Ift | None = None
     family: str
+    finetuned: Lineage | None = None  # set for a checkpoint trained by `finetune` (or published from one)
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSpec:
@@ -64,6 +79,26 @@ class ModelsFile(BaseModel):
     models: list[ListedModelSpec]
     pairs: dict[str, list[tuple[str, str]]] = {}
     default_pair: tuple[str, str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_from_base(cls, data):
+        """A finetuned entry may leave out what its base model's entry says (architecture, domain, ...)."""
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            return data
+        by_name = {m.get("name"): m for m in data["models"] if isinstance(m, dict)}
+        models = []
+        for index, entry in enumerate(data["models"]):
+            lineage = entry.get("finetuned") if isinstance(entry, dict) else None
+            if isinstance(lineage, dict) and "base" in lineage:
+                base = by_name.get(lineage["base"])
+                if not isinstance(base, dict) or base is entry:
+                    names = [n for n in by_name if isinstance(n, str) and n != entry.get("name")]
+                    error = UnknownNameError("base model", str(lineage["base"]), names)
+                    raise ConfigError(str(error), loc=("models", index, "finetuned", "base"))
+                entry = {key: base[key] for key in INHERITED if key in base} | entry
+            models.append(entry)
+        return {**data, "models": models}
 
     @model_validator(mode="after")
     def _names_resolve(self) -> ModelsFile:
@@ -159,6 +194,8 @@ def _describe(error: dict) -> str:
 
 
 def _schema_at(loc: tuple) -> type[BaseModel]:
+    if len(loc) >= 4 and loc[0] == "models" and loc[2] == "finetuned":
+        return Lineage
     return ListedModelSpec if len(loc) >= 3 and loc[0] == "models" else ModelsFile
 
 

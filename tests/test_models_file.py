@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
+
+from bre_core.config import load_models_file
+from bre_core.yaml_errors import ConfigError
 
 MODELS_FILE = Path(__file__).resolve().parents[1] / "models.yaml"
 
@@ -45,3 +49,42 @@ def test_models_file_lists_the_study_models():
         plain, tuned = (models[name] for name in pair)
         assert plain["ift"] == "none" and tuned["ift"] != "none"
     assert all(name in models for name in spec["default_pair"])
+
+
+FINETUNED = (
+    "  - {name: flan-t5-base-chemprot, hub_id: someone/bre-flan-t5-base-chemprot, revision: %s,\n"
+    "     finetuned: {base: %s, dataset: %s, setting: full, seed: 42}}\n"
+)
+
+
+def _with_entry(tmp_path, entry: str):
+    text = MODELS_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "models.yaml"
+    path.write_text(text.replace("models:\n", "models:\n" + entry, 1), encoding="utf-8")
+    return path
+
+
+def test_a_finetuned_entry_takes_what_it_leaves_out_from_its_base_model(tmp_path):
+    models = load_models_file(_with_entry(tmp_path, FINETUNED % ("a" * 40, "flan-t5-base", "chemprot")))
+    spec = models.get("flan-t5-base-chemprot")
+    assert (spec.architecture, spec.params, spec.domain, spec.ift, spec.family) == (
+        "seq2seq",
+        "248M",
+        "general",
+        "general",
+        "t5",
+    )
+    assert (spec.finetuned.base, spec.finetuned.dataset, spec.finetuned.setting, spec.finetuned.seed) == (
+        "flan-t5-base",
+        "chemprot",
+        "full",
+        42,
+    )
+    assert models.get("flan-t5-base").finetuned is None
+
+
+def test_a_finetuned_entry_naming_an_unknown_base_or_dataset_is_an_error_at_its_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"line 9: models\[0\]\.finetuned\.base: .*Did you mean 'flan-t5-base'"):
+        load_models_file(_with_entry(tmp_path, FINETUNED % ("a" * 40, "flan-t5-bse", "chemprot")))
+    with pytest.raises(ConfigError, match=r"line 9: models\[0\]\.finetuned\.dataset: .*'chemprot'"):
+        load_models_file(_with_entry(tmp_path, FINETUNED % ("a" * 40, "flan-t5-base", "chemprt")))

@@ -66,6 +66,16 @@ class Task:
         self.targets = self.protocol if targets is None else get_protocol(targets)
 
     # --- source and target --------------------------------------------------------------------
+    def display_label(self, label: str) -> str:
+        """A class as the app shows it: the code, then the word the models write where the two differ.
+
+        >>> from bre_core.tasks import get_task
+        >>> get_task("chemprot").display_label("CPR:4"), get_task("ddi").display_label("MECHANISM")
+        ('CPR:4 downregulation', 'MECHANISM')
+        """
+        word = getattr(self, "label_words", {}).get(label)
+        return f"{label} {word}" if word and word.lower() != label.lower() else label
+
     def source_for_text(self, text: str) -> str:
         return self.template.format(text=text)
 
