@@ -59,7 +59,11 @@ def build(gr, ctx: AppContext, dataset: str) -> Pickers:
     for label, (model, variant_id, choices) in zip(("A", "B"), columns):
         with gr.Column(min_width=240):
             models.append(gr.Dropdown(model_choices(ctx), value=model, label=f"Model {label}"))
-            variants.append(gr.Dropdown(choices, value=variant_id, label=f"Checkpoint of model {label}"))
+            variants.append(
+                gr.Dropdown(
+                    choices, value=variant_id, label=f"Checkpoint of model {label}", elem_id=f"variant-{label.lower()}"
+                )
+            )
     return Pickers(tuple(models), tuple(variants), gr.Markdown(note))
 
 
