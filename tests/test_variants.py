@@ -101,6 +101,14 @@ def test_checkpoints_make_runnable_variants_and_the_default_pair(runs_with_check
     pair = ctx.default_pair("chemprot")
     assert (pair.a, pair.b, pair.note) == ("t5-base@chemprot-full-seed42", "scifive-base@chemprot-full-seed42", "")
     assert ctx.default_pair("cdr").note.startswith("No finetuned checkpoint for cdr yet: t5-base and scifive-base")
+    from bre_core.ui.variant_picker import column_state
+
+    columns, note = column_state(ctx, "cdr")
+    assert [(model, variant) for model, variant, _ in columns] == [
+        ("t5-base", "t5-base"),
+        ("scifive-base", "scifive-base"),
+    ]
+    assert "`python -m bre_core finetune --model scifive-base --dataset cdr --setting full --out runs`." in note
 
 
 def test_a_models_file_entry_with_lineage_is_that_variant_and_keeps_its_name(

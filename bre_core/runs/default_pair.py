@@ -17,6 +17,7 @@ class DefaultPair:
     a: str
     b: str
     note: str = ""
+    commands: tuple[str, ...] = ()  # the commands that would train the pair (with the note)
 
 
 def default_pair(models: ModelsFile, variants: list[Variant], dataset: str) -> DefaultPair:
@@ -27,14 +28,12 @@ def default_pair(models: ModelsFile, variants: list[Variant], dataset: str) -> D
     first, second = models.default_pair
     trained = {model: best_variant(found) for model, found in runnable_variants(variants, dataset).items()}
     if not trained:
-        commands = " and ".join(
-            f"`{FINETUNE_COMMAND.format(model=m, dataset=dataset)}`" for m in dict.fromkeys((first, second))
-        )
+        commands = tuple(FINETUNE_COMMAND.format(model=m, dataset=dataset) for m in dict.fromkeys((first, second)))
         note = (
             f"No finetuned checkpoint for {dataset} yet: {first} and {second} are shown as published, and they were "
-            f"not trained for this output format. Train them with {commands}."
+            f"not trained for this output format. Train them with: {' and '.join(commands)}."
         )
-        return DefaultPair(first, second, note)
+        return DefaultPair(first, second, note, commands)
     groups = [models.pairs.get("rq1", [])] + [pairs for name, pairs in models.pairs.items() if name != "rq1"]
     for pairs in groups:
         both = [(a, b) for a, b in pairs if a in trained and b in trained]

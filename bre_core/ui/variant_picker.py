@@ -49,6 +49,10 @@ def column_state(ctx: AppContext, dataset: str) -> tuple[list, str]:
         model = ctx.variant(variant_id).model
         columns.append((model, variant_id, variant_choices(ctx, model, dataset)))
     note = f"ℹ️ {view.markdown_text(pair.note)}" if pair.note else ""
+    if pair.commands:  # the commands as code: a code span shows its text as is (backticks removed from names)
+        head = view.markdown_text(pair.note.split("Train them with:")[0])
+        code = " and ".join(f"`{command.replace('`', '')}`" for command in pair.commands)
+        note = f"ℹ️ {head}Train them with {code}."
     return columns, note
 
 
