@@ -138,6 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0, help="seed of the bootstrap and randomisation test")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
     compare.set_defaults(handler=handlers.compare)
+
+    publish = commands.add_parser("publish", help="checkpoints to hub model repositories, runs and app to a Space")
+    publish.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (or folders of them) from finetune")
+    publish.add_argument("--repo-prefix", required=True, help="USER/PREFIX of the model repositories, e.g. me/bre-")
+    where = publish.add_mutually_exclusive_group(required=True)
+    where.add_argument("--space", default=None, help="the Space repository to write, USER/NAME")
+    where.add_argument("--to", default=None, help="write the Space's files into this folder instead, to push later")
+    publish.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
+    publish.set_defaults(handler=handlers.publish)
     return parser
 
 

@@ -246,3 +246,25 @@ def _grid_summary(result) -> None:
     )
     for name, why in result.failed:
         print(f"  failed: {name} ({why})", flush=True)
+
+
+def publish(args) -> int:
+    from bre_core.config import load_models_file
+    from bre_core.publish import publish as publish_runs
+
+    result = publish_runs(
+        args.runs, args.repo_prefix, load_models_file(args.models), space=args.space, to=args.to, log=print
+    )
+    uploaded = sum(p.uploaded for p in result.published)
+    print(
+        f"{len(result.published)} checkpoint(s) on the hub ({uploaded} uploaded, "
+        f"{len(result.published) - uploaded} unchanged); Space: {result.space}"
+    )
+    if result.failed:
+        for path, why in result.failed:
+            print(f"not published: {path}: {why}", file=sys.stderr)
+        print(
+            "the Space lists only what was published; run the same command again to publish the rest", file=sys.stderr
+        )
+        return 2
+    return 0

@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 HOST = "127.0.0.1"
-KINDS = {"models": "model", "datasets": "dataset"}  # URL segment -> repo type
+KINDS = {"models": "model", "datasets": "dataset", "spaces": "space"}  # URL segment -> repo type
 FOLDERS = {kind: segment for segment, kind in KINDS.items()}
 DATE = "2024-01-01T00:00:00.000Z"
 # The hub's default .gitattributes for a new repository (the LFS part that matters here).
@@ -361,8 +361,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b"hub stand-in\n", "text/plain")
         if s[0] == "api":
             return self._api(method, s[1:])
-        kind = "dataset" if s[0] == "datasets" else "model"
-        rest = s[1:] if kind == "dataset" else s
+        kind = KINDS.get(s[0], "model")  # models have no prefix: /{id}/resolve/...; others /datasets/, /spaces/
+        rest = s[1:] if kind != "model" else s
         if "resolve" in rest[1:3] and method in ("HEAD", "GET"):
             at = rest.index("resolve", 1)
             return self._resolve(kind, "/".join(rest[:at]), rest[at + 1 :])
@@ -418,7 +418,10 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(exc.headers, **{"X-Error-Message": str(exc)})
         if exc.code:
             headers["X-Error-Code"] = exc.code
-        self._json(exc.status, {"error": str(exc)}, headers)
+        body = {"error": str(exc)}
+        if "X-Repo-Url" in exc.headers:  # the hub's 409 for a repository that exists names it in the body too
+            body["url"] = exc.headers["X-Repo-Url"]
+        self._json(exc.status, body, headers)
 
     def _redirect(self, status: int, location: str, headers: dict | None = None) -> None:
         self._send(status, f"Redirecting to {location}".encode(), "text/plain", dict(headers or {}, Location=location))
@@ -594,7 +597,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(self.body or b"{}")
         kind = payload.get("type") or "model"
         repo_id = "/".join(p for p in (payload.get("organization"), payload.get("name")) if p)
-        prefix = "datasets/" if kind == "dataset" else ""
+        prefix = "" if kind == "model" else FOLDERS[kind] + "/"
         url = f"{self.hub.url}/{prefix}{repo_id}"
         with self.hub.lock:
             if Repo.find(self.hub.root, kind, repo_id) is not None:
@@ -644,7 +647,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HubError(412, "A commit has happened since. Please refresh and try again.")
             title = header.get("summary") or "update"
             sha = write_commit(self.hub.root, kind, repo_id, files, title, branch=branch, deleted=tuple(deleted))
-        prefix = "datasets/" if kind == "dataset" else ""
+        prefix = "" if kind == "model" else FOLDERS[kind] + "/"
         self._json(
             200,
             {"success": True, "commitOid": sha, "commitUrl": f"{self.hub.url}/{prefix}{repo_id}/commit/{sha}"},

@@ -73,10 +73,17 @@ def test_compare_switches_protocol_without_running_again(page):
     choose(page, "Task (decides the instruction and the parser)", "ddi")
     page.get_by_label("Search by id or words").fill("Lithium")
     page.get_by_label("Search by id or words").press("Enter")
+    # the fixture runs are full-data seed-42 runs of ddi test (without checkpoints): pick them per column
+    for column in ("a", "b"):
+        picker = page.locator(f"#variant-{column}")
+        picker.get_by_role("combobox").click()
+        picker.get_by_role("option", name="finetuned on ddi: full, seed 42 (predictions only)", exact=True).click()
     page.get_by_role("button", name="Compare", exact=True).click()
-    # the fixture runs cover ddi test: precomputed answers, judged under the study's protocol by default
+    # precomputed answers, judged under the study's protocol by default
     page.get_by_text("judged under the study protocol").first.wait_for()
-    page.get_by_text("The protocols count t5-base and scifive-base differently").first.wait_for()
+    page.get_by_text(
+        "The protocols count t5-base@ddi-full-seed42 and scifive-base@ddi-full-seed42 differently"
+    ).first.wait_for()
     assert page.get_by_text("○ missed (gold)").filter(visible=True).count() == 1  # scifive-base's second count
     page.get_by_label("corrected", exact=True).filter(visible=True).check()
     page.get_by_text("judged under the corrected protocol").first.wait_for()

@@ -23,20 +23,29 @@ def ctx(ui_context):
     return ui_context
 
 
+def full(model, dataset):
+    """The variant id of a fixture model's full-data seed-42 run on `dataset` (the fixture runs are finetuned ones)."""
+    return f"{model}@{dataset}-full-seed42"
+
+
+T5_CHEMPROT, SCIFIVE_CHEMPROT = full("t5-base", "chemprot"), full("scifive-base", "chemprot")
+T5_DDI, SCIFIVE_DDI = full("t5-base", "ddi"), full("scifive-base", "ddi")
+
+
 def outcomes(table):
     return table["outcome"].tolist()
 
 
 def test_benchmark_example_shows_precomputed_predictions(ctx):
-    result = run_comparison(ctx, "chemprot", "t5-base", "scifive-base", BENCHMARK, split="train", example_id="1001")
+    result = run_comparison(ctx, "chemprot", T5_CHEMPROT, SCIFIVE_CHEMPROT, BENCHMARK, split="train", example_id="1001")
     assert result.precomputed
     # fixture rules: t5-base (full) answers 1001 with the gold target, scifive-base with its first relation only
     assert outcomes(result.a.relations) == [view.CORRECT] * 4
     assert outcomes(result.b.relations) == [view.CORRECT] + [view.MISSED] * 3
     assert view.markdown_text("precomputed · run t5-base__chemprot__train__full__seed42") in result.a.caption
-    assert "Relations found by both: 1** · only t5-base: 3 · only scifive-base: 0" in result.message
+    assert f"Relations found by both: 1** · only {view.markdown_text(T5_CHEMPROT)}: 3 · only " in result.message
     assert result.gold["head"].tolist() == ["aspirin", "salicylate", "aspirin", "ibuprofen"]
-    assert result.scores.set_index("model").loc["scifive-base", "recall"] == 0.25
+    assert result.scores.set_index("model").loc[SCIFIVE_CHEMPROT, "recall"] == 0.25
     assert "<mark class='bre-correct'>Aspirin</mark>" in result.a.passage
 
 
@@ -157,21 +166,19 @@ def test_the_protocol_decides_the_marks_and_a_note_names_the_rules(ctx):
     # ddi test Lithium_ddi lists (Diuretics, lithium, MECHANISM) twice; both fixture models answer it once.
     # scifive-base's run holds both protocols; t5-base's was written before protocols (read as corrected).
     example = {"split": "test", "example_id": "Lithium_ddi"}
-    study = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, **example)  # the default
-    corrected = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, **example, protocol="corrected")
+    study = run_comparison(ctx, "ddi", T5_DDI, SCIFIVE_DDI, BENCHMARK, **example)  # the default
+    corrected = run_comparison(ctx, "ddi", T5_DDI, SCIFIVE_DDI, BENCHMARK, **example, protocol="corrected")
     assert outcomes(study.b.relations) == [view.CORRECT, view.MISSED]  # the second count of it is missed
     assert outcomes(corrected.b.relations) == [view.CORRECT]
-    assert study.scores.set_index("model").loc["scifive-base", "recall"] == 0.5
-    assert corrected.scores.set_index("model").loc["scifive-base", "recall"] == 1.0
-    assert (
-        outcomes(study.a.relations) == [view.CORRECT] and study.scores.set_index("model").loc["t5-base", "recall"] == 1
-    )
+    assert study.scores.set_index("model").loc[SCIFIVE_DDI, "recall"] == 0.5
+    assert corrected.scores.set_index("model").loc[SCIFIVE_DDI, "recall"] == 1.0
+    assert outcomes(study.a.relations) == [view.CORRECT] and study.scores.set_index("model").loc[T5_DDI, "recall"] == 1
     assert "read as corrected: written before protocols" in study.a.caption
     assert "read as corrected" not in corrected.a.caption and "read as corrected" not in study.b.caption
     assert "gold relations: 1 (the study protocol counts 2) · judged under the **study** protocol" in study.message
     assert "gold relations: 1 · judged under the **corrected** protocol" in corrected.message
     note = (
-        "**The protocols count t5-base and scifive-base differently** (study: 1 correct, 0 wrong, 1 missed; "
+        f"**The protocols count {view.markdown_text(T5_DDI)} and {view.markdown_text(SCIFIVE_DDI)} differently** (study: 1 correct, 0 wrong, 1 missed; "
         "corrected: 1 correct, 0 wrong, 0 missed), by the rule(s):\n" + rule_line("duplicate gold")
     )
     assert note in study.message and note in corrected.message
@@ -180,7 +187,7 @@ def test_the_protocol_decides_the_marks_and_a_note_names_the_rules(ctx):
     assert outcomes(again.b.relations) == [view.CORRECT] and again.message == corrected.message
     assert rejudge(None, "study") is None and "Unknown protocol 'nope'" in rejudge(study.answers, "nope").message
     # where the protocols agree, no note
-    agree = run_comparison(ctx, "chemprot", "t5-base", "scifive-base", BENCHMARK, split="train", example_id="1001")
+    agree = run_comparison(ctx, "chemprot", T5_CHEMPROT, SCIFIVE_CHEMPROT, BENCHMARK, split="train", example_id="1001")
     assert "The protocols count" not in agree.message and "judged under the **study** protocol" in agree.message
 
 
@@ -210,7 +217,7 @@ def test_live_answers_are_judged_under_each_protocol(ctx, monkeypatch):
 def test_when_no_single_rule_explains_a_disagreement_the_note_says_so(ctx, monkeypatch):
     # No fixture output needs two rules at once to be counted differently; stand in for differing_rules.
     monkeypatch.setattr("bre_core.disagreements.differing_rules", lambda *args: ())
-    result = run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, split="test", example_id="Lithium_ddi")
+    result = run_comparison(ctx, "ddi", T5_DDI, SCIFIVE_DDI, BENCHMARK, split="test", example_id="Lithium_ddi")
     assert (
         "differently** (study: 1 correct, 0 wrong, 1 missed; corrected: 1 correct, 0 wrong, 0 missed): several "
         "rules act together" in result.message

@@ -12,7 +12,7 @@ from bre_core.schema import Document
 from bre_core.side_by_side import Side, answer
 from bre_core.tasks import HEADLINE, get_task
 from bre_core.ui import compare_view as view
-from bre_core.ui import protocol_view
+from bre_core.ui import protocol_view, variant_picker
 from bre_core.ui.compare_result import Answers, CompareResult, present
 from bre_core.ui.context import GENERATION_GROUP, AppContext, demo_passages
 from bre_core.user_input import check_choice, check_passage
@@ -133,17 +133,16 @@ def _answers(ctx, task_name, model_a, model_b, kind, text, split, example_id, li
 
     sides, provenance, to_run = {}, {}, {}
     for slot, name in (("a", model_a), ("b", model_b)):
-        try:
-            spec = ctx.spec(name)
+        try:  # a variant id the server knows (a models-file name is a model as published); never a path
+            variant = ctx.variant(name)
+            found = ctx.precomputed(variant.id, task_name, split, document.id) if document and not live else None
+            if found:
+                record, run = found
+                sides[slot], provenance[slot] = Side(variant.id, record), _provenance(run)
+            else:
+                to_run[slot] = ctx.spec(variant.id)
         except BreError as exc:
             sides[slot] = Side(model=str(name)[:80], error=str(exc))
-            continue
-        found = ctx.precomputed(spec.name, task_name, split, document.id) if document and not live else None
-        if found:
-            record, run = found
-            sides[slot], provenance[slot] = Side(spec.name, record), _provenance(run)
-        else:
-            to_run[slot] = spec
     if to_run:
         sides.update(_live(ctx, to_run, task, item))
     return Answers(task.name, document, document.text if document else item, sides, provenance)
@@ -180,12 +179,11 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
 
 def build(gr, app, ctx: AppContext) -> None:
     """Lay out the tab inside the current gr.Blocks context."""
-    first, second = ctx.models.default_pair
     passages = demo_passages()
     with gr.Row():
         task = gr.Dropdown(sorted(DATASETS), value="chemprot", label="Task (decides the instruction and the parser)")
-        model_a = gr.Dropdown(ctx.model_names, value=first, label="Model A")
-        model_b = gr.Dropdown(ctx.model_names, value=second, label="Model B")
+        pickers = variant_picker.build(gr, ctx, "chemprot")
+    model_a, model_b = pickers.variants  # what a comparison reads: variant ids, mapped back by the server
     kind = gr.Radio([BENCHMARK, FREE_TEXT], value=BENCHMARK, label="Input")
     with gr.Group(visible=True) as benchmark_group:
         with gr.Row():
@@ -255,6 +253,7 @@ def build(gr, app, ctx: AppContext) -> None:
             "" if choices else f"No {task_name} {part} example matches '{view.markdown_text(words)}'."
         )
 
+    variant_picker.wire(gr, ctx, task, pickers)
     for trigger in (task.change, split.change, query.submit):
         trigger(examples_for, [task, split, query], [example, summary], api_visibility="private")
     app.load(examples_for, [task, split, query], [example, summary], api_visibility="private")

@@ -9,8 +9,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bre_core.config import ModelsFile, ModelSpec, load_models_file, resolve_model
+from bre_core.config import ModelsFile, ModelSpec, load_models_file
+from bre_core.errors import BreError
 from bre_core.runs import Run, RunReader, find_runs
+from bre_core.runs.default_pair import DefaultPair, default_pair
+from bre_core.runs.variants import Variant, discover_variants, run_variant_key
 from bre_core.user_input import check_choice
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -50,9 +53,34 @@ class AppContext:
         return self.models.names
 
     def spec(self, name) -> ModelSpec:
-        """A model of the models file by its exact name; never a path or a free hub id (the app serves listed
-        models only). Anything else, a non-string included, is an InputError naming the listed models."""
-        return resolve_model(check_choice(name, "model", self.model_names), self.models, allow_path=False)
+        """What a variant id loads: a models-file name, or a finetuned variant found in the runs folders; never a path
+        or a free hub id (the app serves listed models only). Anything else, a non-string included, is an InputError
+        naming the listed models; a variant whose checkpoint is not here is a BreError saying so."""
+        variant = self.variant(name)
+        if variant.spec is None:
+            raise BreError(
+                f"The checkpoint of {variant.id} is not here: its run folder ({variant.run.name}) holds predictions "
+                f"only. Pick another variant, or publish the checkpoint (python -m bre_core publish)."
+            )
+        return variant.spec
+
+    def variants(self) -> list[Variant]:
+        """Every model as published and every finetuned variant of it (models file and runs folders)."""
+        return self.derived(("variants",), lambda: discover_variants(self.models, self.runs()[0]))
+
+    def variant(self, name) -> Variant:
+        """A variant by its id (InputError naming the models file's models when it is none)."""
+        by_id = {variant.id: variant for variant in self.variants()}
+        if isinstance(name, str) and name in by_id:
+            return by_id[name]
+        # Every other listed name is a second models-file entry of a variant listed under another name.
+        spec = self.models.get(check_choice(name, "model", self.model_names))
+        lineage = spec.finetuned
+        return Variant(spec.name, lineage.base, lineage.dataset, lineage.setting, lineage.seed, spec)
+
+    def default_pair(self, dataset: str) -> DefaultPair:
+        """The variants the Compare tab opens with for `dataset` (finetuned ones when there are)."""
+        return default_pair(self.models, self.variants(), dataset)
 
     @property
     def cache(self):
@@ -110,11 +138,16 @@ class AppContext:
                 store.popitem(last=False)
             return value
 
-    def precomputed(self, model: str, dataset: str, split: str, document_id: str):
-        """(record, run) of a run of `model` on this dataset and split holding the document, or None."""
-        for run in self.runs()[0]:
+    def precomputed(self, variant_id: str, dataset: str, split: str, document_id: str):
+        """(record, run) of a run made with exactly this variant (model, and for a finetuned one its dataset, setting
+        and seed) on this dataset and split holding the document, or None."""
+        key = self.variant(variant_id).key
+        runs = self.runs()[0]
+        for run in runs:
             manifest = run.manifest
-            if manifest.model_label == model and manifest.get("dataset") == dataset and manifest.get("split") == split:
+            if manifest.get("dataset") != dataset or manifest.get("split") != split:
+                continue
+            if run_variant_key(manifest) == key:
                 for record in run.predictions:
                     if record.id == document_id:
                         return record, run
