@@ -88,6 +88,11 @@ def summarise(analyses: Sequence[Mapping]) -> dict:
     }
 
 
+def analyse_outputs(task, documents: Sequence[Document], parses: Mapping[str, ParseResult]) -> dict:
+    """The three blocks of parsed outputs (document id -> parse; a document without one is an empty output)."""
+    return summarise([analyse_document(task, d, parses.get(d.id) or ParseResult()) for d in documents])
+
+
 def metrics_blocks(by_protocol: Mapping[str, Sequence[Mapping]]) -> dict:
     """metrics.json's extra keys: {"grounding": {protocol: block}, "relaxed": {...}, "taxonomy": {...}}."""
     summaries = {name: summarise(analyses) for name, analyses in by_protocol.items()}
