@@ -145,3 +145,16 @@ def test_score_prints_the_relaxed_score_hallucination_rate_and_taxonomy(fixture_
         "false positives by class: boundary mismatch 0, wrong label 0, reversed arguments 0, hallucinated entity 1"
         in out
     )
+
+
+def test_the_leaderboard_shows_hallucination_rate_and_relaxed_f1(fixture_data, tmp_path):
+    from bre_core.analysis import leaderboard
+    from bre_core.runs import runs_table
+
+    new = write_run(tmp_path / "new", fixture_data, INVENTS)
+    old = write_run(tmp_path / "old", fixture_data, INVENTS, before_analysis=True)
+    old_metrics = json.loads((old.path / "metrics.json").read_text())
+    assert "grounding" not in old_metrics
+    board = leaderboard(runs_table([new, old])).set_index("model")
+    assert board.loc["new", ["hallucination", "relaxed"]].tolist() == ["0.3333", "0.6667"]
+    assert board.loc["old", ["hallucination", "relaxed"]].tolist() == ["unavailable", "unavailable"]

@@ -37,8 +37,10 @@ TABLE_COLUMNS = {
     "parse failures (mean)": "parse_failures",
     "documents": "documents",
     "note": "note",
+    "hallucination rate (mean)": "hallucination",  # beside the protocol's score (README: Beyond exact match)
+    "relaxed F1 (mean)": "relaxed",
 }
-TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"]
+TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"] * 3
 EMPTY_STATE = """### No runs yet
 The dashboard reads run folders from `assets/results/` and from the folders in `$BRE_RUNS_DIR` (several
 separated by `{sep}`). Looked in: {folders}.
