@@ -6,8 +6,11 @@ import pandas as pd
 
 from bre_core.analysis import data_label, filter_rows
 from bre_core.error_classes import class_count_rows, mean_over_runs
+from bre_core.tasks import HEADLINE
 from bre_core.taxonomy import CLASSES, TITLES
+from bre_core.ui import protocol_view
 from bre_core.ui.compare_view import plot_text
+from bre_core.ui.dashboard_data import choices
 from bre_core.ui.grounding_view import CLASS_COLOURS
 
 Y_TITLE = "Errors (false positives + false negatives)"
@@ -53,6 +56,17 @@ def class_bars(frame: pd.DataFrame, title: str, empty_note: str, y_title: str = 
     )
 
 
+def pair_figure(run_a, run_b, documents=None):
+    """The Error cases tab's chart: the error classes of runs A and B (seen under one protocol), one bar each."""
+    labels = [f"{slot} = {run.manifest.model_label}" for slot, run in (("A", run_a), ("B", run_b))]
+    counts, unavailable = class_count_rows([run_a, run_b], labels, [documents, documents])
+    title = f"Error classes of A and B ({plot_text(run_a.protocol)} protocol)"
+    if unavailable:
+        names = plot_text(", ".join(run.name for run in unavailable))
+        title += f"<br><sup>Unavailable (written before error classes, corpus not at hand): {names}</sup>"
+    return class_bars(counts, title, "Neither run records error classes, and their documents are not at hand.")
+
+
 def dashboard_figure(view, class_data: str | None, setting: str | None, domains=None, ifts=None):
     """The Dashboard's chart: error classes per model, mean over seeds, for one dataset and setting.
 
@@ -79,3 +93,13 @@ def dashboard_figure(view, class_data: str | None, setting: str | None, domains=
         title += f"<br><sup>Not counted ({len(unavailable)} run(s) written before error classes): {names}</sup>"
     empty = "No run with error classes matches this dataset, setting and the filters."
     return class_bars(counts, title, empty, Y_TITLE + ", mean over seeds")
+
+
+def dashboard_chart(data, class_data=None, class_setting=None, domains=None, ifts=None, protocol=None):
+    """dashboard_figure for the Dashboard's data under `protocol`, the per-class chart's dataset and setting
+    (defaults as there: the first dataset, full data when there is some)."""
+    options = choices(data)
+    class_data = class_data or next(iter(options["data"]), None)
+    default = "full" if "full" in options["settings"] else next(iter(options["settings"]), None)
+    view = data.view(protocol_view.chosen(protocol or HEADLINE))
+    return dashboard_figure(view, class_data, class_setting or default, domains, ifts)
