@@ -19,6 +19,8 @@ LEADERBOARD_COLUMNS = GROUP + ["micro_f1", "micro_f1_sd", "macro_f1", "macro_f1_
 # micro-F1 under each protocol, side by side, over the runs scored with it
 LEADERBOARD_COLUMNS += [c.format(name) for name in PROTOCOLS for c in ("micro_f1_{}", "micro_f1_{}_sd", "micro_{}")]
 LEADERBOARD_COLUMNS += ["recall_above_1", "parse_failures", "documents"]
+# Beside the protocol's score: mean hallucination rate and relaxed F1 over the runs that record them.
+LEADERBOARD_COLUMNS += ["hallucination_rate", "relaxed_f1", "hallucination", "relaxed"]
 DIFFERENCE_COLUMNS = ["pair", "a", "b", "dataset", "split", "setting", "seed", "a_f1", "b_f1", "difference"]
 DIFFERENCE_COLUMNS += ["low", "high", "documents", "protocol"]
 CURVE_COLUMNS = ["model", "domain", "ift", "dataset", "split", "setting", "k", "micro_f1", "sd", "seeds"]
@@ -123,6 +125,9 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
     table = table.assign(_above=(table[[f"recall_{name}" for name in PROTOCOLS]] > 1).any(axis=1))
+    for column in ("hallucination_rate", "relaxed_f1"):  # numbers, empty (NaN) where a run does not record them
+        values = table[column] if column in table else None
+        table = table.assign(**{column: pd.to_numeric(values, errors="coerce") if values is not None else math.nan})
     by_protocol = {}
     for name in PROTOCOLS:
         column = f"micro_f1_{name}"
@@ -138,7 +143,11 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
         recall_above_1=("_above", "sum"),
         parse_failures=("parse_failures", "mean"),
         documents=("documents", "max"),
+        hallucination_rate=("hallucination_rate", "mean"),
+        relaxed_f1=("relaxed_f1", "mean"),
     ).reset_index()
+    for column, text in (("hallucination_rate", "hallucination"), ("relaxed_f1", "relaxed")):
+        board[text] = [f"{value:.4f}" if pd.notna(value) else "unavailable" for value in board[column]]
     board["micro"] = [format_mean(*v) for v in zip(board.micro_f1, board.micro_f1_sd, board.seeds)]
     board["macro"] = [format_mean(*v) for v in zip(board.macro_f1, board.macro_f1_sd, board.seeds)]
     for name in PROTOCOLS:

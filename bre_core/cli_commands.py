@@ -64,13 +64,14 @@ def score(args) -> int:
 
     documents = load_documents(args.dataset, args.split, args.data_dir, source=args.source, split_seed=args.split_seed)
     outputs = read_predictions(Path(args.predictions), [document.id for document in documents])
-    result = score_outputs(get_task(args.dataset, args.protocol), documents, outputs)
+    from bre_core.beyond_exact import analyse_outputs
+
+    task = get_task(args.dataset, args.protocol)
+    result = score_outputs(task, documents, outputs)
+    beyond = analyse_outputs(task, documents, {doc_id: task.parse(text) for doc_id, text in outputs.items()})
     if args.json:
-        print(
-            json.dumps(
-                {"dataset": args.dataset, "split": args.split, "protocol": args.protocol, **result.to_dict()}, indent=2
-            )
-        )
+        head = {"dataset": args.dataset, "split": args.split, "protocol": args.protocol}
+        print(json.dumps({**head, **result.to_dict(), **beyond}, indent=2))
         return 0
     micro = result.micro
     print(
@@ -86,7 +87,28 @@ def score(args) -> int:
         print(
             f"  {label:<10} P {prf.precision:.4f}  R {prf.recall:.4f}  F1 {prf.f1:.4f}  (TP {prf.tp}, FP {prf.fp}, FN {prf.fn})"
         )
+    _print_beyond_exact(beyond)
     return 0
+
+
+def _print_beyond_exact(beyond: dict) -> None:
+    """The relaxed score, the grounding of predicted entities and the error classes (an extra view: not the headline)."""
+    from bre_core.taxonomy import TITLES
+
+    relaxed, grounding, taxonomy = beyond["relaxed"], beyond["grounding"], beyond["taxonomy"]
+    print(
+        f"relaxed P {relaxed['precision']:.4f}  R {relaxed['recall']:.4f}  F1 {relaxed['f1']:.4f}  "
+        f"({relaxed['tp']} of {relaxed['predicted']} predictions match, {relaxed['gold_found']} of {relaxed['gold']} "
+        "gold found; an extra score, not the protocol's)"
+    )
+    levels = ", ".join(f"{level} {n}" for level, n in grounding["by_level"].items())
+    print(
+        f"hallucination rate {grounding['hallucination_rate']:.4f} ({grounding['by_level']['absent']} of "
+        f"{grounding['entities']} predicted entities absent from the passage; {levels})"
+    )
+    for side, title in (("false_positives", "false positives"), ("false_negatives", "false negatives")):
+        counts = ", ".join(f"{TITLES[name]} {n}" for name, n in taxonomy[side].items())
+        print(f"{title} by class: {counts}")
 
 
 def _model_spec(args):
@@ -163,6 +185,15 @@ def _print_comparison(report: dict) -> None:
         f"gold relations: found by both {agreement['gold_found_by_both']}, only A {agreement['gold_found_only_by_a']}, "
         f"only B {agreement['gold_found_only_by_b']}, missed by both {agreement['gold_missed_by_both']}"
     )
+    hallucination = report.get("hallucination_rate") or {"unavailable": "not computed"}
+    if "unavailable" in hallucination:
+        print(f"hallucination rate: {hallucination['unavailable']}")
+    else:
+        low, high = hallucination["ci95"]
+        print(
+            f"hallucination rate: A {hallucination['a']:.4f}, B {hallucination['b']:.4f}, "
+            f"B - A {hallucination['difference_b_minus_a']:+.4f}, 95% CI [{low:+.4f}, {high:+.4f}] (paired bootstrap)"
+        )
 
 
 def finetune(args) -> int:

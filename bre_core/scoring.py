@@ -253,13 +253,32 @@ def paired_bootstrap(
 ) -> tuple[float, float, float]:
     """(difference, low, high): micro-F1(B) - micro-F1(A) with a percentile bootstrap CI over documents."""
     a, b = _paired(a, b)
+    return bootstrap_difference(a, b, _micro_f1, samples=samples, seed=seed, confidence=confidence)
+
+
+def ratio_of_sums(counts: np.ndarray) -> np.ndarray:
+    """Summed numerator / summed denominator along the last axis (columns 0 and 1); 0 where nothing is counted."""
+    top, bottom = counts[..., 0], counts[..., 1]
+    return np.divide(top, bottom, out=np.zeros(np.shape(bottom), dtype=float), where=bottom > 0)
+
+
+def bootstrap_difference(
+    a: np.ndarray, b: np.ndarray, statistic, samples: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """(difference, low, high): statistic(B) - statistic(A) over summed per-document counts (documents x k,
+    paired by row), with a percentile bootstrap CI over documents; `statistic` maps sums (..., k) to values."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"A paired bootstrap needs two (documents x k) arrays of one shape, got {a.shape}, {b.shape}")
     if not len(a):
         return 0.0, 0.0, 0.0
+    k = a.shape[1]
     sums = _draws(len(a), samples, seed) @ np.concatenate([a, b], axis=1).astype(np.float64)
-    differences = _micro_f1(sums[:, 3:]) - _micro_f1(sums[:, :3])
+    differences = statistic(sums[:, k:]) - statistic(sums[:, :k])
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(differences, [tail, 100 - tail])
-    return micro_f1_difference(a, b), float(low), float(high)
+    observed = statistic(b.sum(axis=0).astype(np.float64)) - statistic(a.sum(axis=0).astype(np.float64))
+    return float(observed), float(low), float(high)
 
 
 def randomization_test(a: np.ndarray, b: np.ndarray, samples: int = 10000, seed: int = 0) -> float:

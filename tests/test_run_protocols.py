@@ -56,7 +56,11 @@ def write_run(folder, fixture_data, answers, *, legacy=False):
 def test_a_run_holds_both_protocols_and_is_read_under_the_studys(fixture_data, tmp_path):
     run = write_run(tmp_path / "good", fixture_data, ANSWERS["good"])
     metrics = json.loads((run.path / "metrics.json").read_text())
-    assert metrics["protocol"] == "study" and set(metrics) == {"protocol", "study", "corrected"}
+    assert metrics["protocol"] == "study" and set(metrics) == {
+        "protocol",
+        "study",
+        "corrected",
+    }  # no analysis: score_records
     line = json.loads((run.path / "predictions.jsonl").read_text().splitlines()[0])
     assert (line["tp"], line["fn"], line["study"]["tp"], line["study"]["fn"]) == (1, 0, 1, 1)
     assert run.protocol == "study" and run.protocols == ("study", "corrected") and not run.before_protocols

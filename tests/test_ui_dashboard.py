@@ -156,7 +156,8 @@ def test_tab_builds_offline_quickly(fixture_runs):
     with gr.Blocks() as app:
         dashboard_tab.build(gr, app, AppContext(load_models_file(), runs_dirs=[fixture_runs]))
     assert time.monotonic() - start < 10
-    assert sum(isinstance(block, gr.Plot) for block in app.blocks.values()) == 4
+    # RQ1, RQ2, few-shot, per-class F1, error classes
+    assert sum(isinstance(block, gr.Plot) for block in app.blocks.values()) == 5
 
 
 def load_names():

@@ -153,7 +153,7 @@ def test_export_writes_the_filtered_cases(fixture_runs, tmp_path, monkeypatch):
         and "t5-base__chemprot__train__full__seed42__vs__scifive" in path
     )
     frame = pd.read_csv(path, keep_default_na=False)
-    assert frame["bucket"].tolist() == ["only A right"] * 3 and list(frame.columns) == ec.CASE_COLUMNS
+    assert frame["bucket"].tolist() == ["only A right"] * 3 and list(frame.columns) == [*ec.CASE_COLUMNS, "error class"]
     jsonl = tab.export_cases(context(data=DATA), a, b, [], ["CPR:4"], "jsonl")
     lines = [json.loads(line) for line in Path(jsonl).read_text(encoding="utf-8").splitlines()]
     assert [row["relation"] for row in lines] == ["aspirin → cox-2", "salicylate → cox-2"]

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bre_core import __version__
+from bre_core.beyond_exact import analyse_document, metrics_blocks
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError, RunError
+from bre_core.grounding import Passage
 from bre_core.runs.folder import (
     PENDING,
     append_partial,
@@ -175,7 +177,8 @@ def run_documents(
             "output_tokens": sum(r.output_tokens for r in records),
         },
     }
-    finalize_run(folder, manifest, metrics_json(scores, extra_metrics), records)
+    extra = {**analysis_metrics(task.name, documents, records), **(extra_metrics or {})}
+    finalize_run(folder, manifest, metrics_json(scores, extra), records)
     (folder / PENDING).unlink(missing_ok=True)
     log.info(
         "%s: micro-F1 %.4f (%s protocol; %.4f corrected) over %d documents -> %s",
@@ -228,12 +231,15 @@ def prediction_record(
 
     The record is seen under the headline protocol; `record.under(name)` gives the others.
     """
-    judgements = {}
+    judgements, analysis = {}, {}
+    passage = Passage(document.text) if document is not None else None
     for name in PROTOCOLS:
         reader = get_task(task.name, name)
         parse = reader.parse(generation.text)
         verdict = judge(reader, document, parse) if document is not None else None
         judgements[name] = judged_json(parse.relations, parse.unreadable, parse.unknown_labels, verdict)
+        if document is not None:
+            analysis[name] = analyse_document(reader, document, parse, passage)
     return PredictionRecord.from_json(
         {
             "id": document.id if document is not None else record_id,
@@ -243,6 +249,7 @@ def prediction_record(
             "seconds": round(generation.seconds, 4),
             **judgements[CORRECTED.name],
             **{name: block for name, block in judgements.items() if name != CORRECTED.name},
+            **({"analysis": analysis} if analysis else {}),
         }
     )
 
@@ -255,6 +262,28 @@ def score_records(task_name: str, documents: Sequence[Document], records: Sequen
         viewed = [record.under(name) for record in records]
         blocks[name] = score(task, documents, {r.id: r.parse_result() for r in viewed}).to_dict()
     return blocks
+
+
+def record_analysis(task_name: str, document: Document, record: PredictionRecord, protocol: str) -> dict | None:
+    """A record's analysis under `protocol`: as stored, else computed from its reading and the document; None
+    when the record was not read under that protocol (a run written before protocols)."""
+    stored = record.analysis.get(protocol)
+    viewed = record.under(protocol)
+    if viewed is None:
+        return None
+    if stored is not None and len(stored["relation_classes"]) == len(viewed.relations):
+        return stored
+    return analyse_document(get_task(task_name, protocol), document, viewed.parse_result())
+
+
+def analysis_metrics(task_name: str, documents: Sequence[Document], records: Sequence[PredictionRecord]) -> dict:
+    """metrics.json's "grounding", "relaxed" and "taxonomy" keys, {protocol: block}, from the records."""
+    by_protocol = {}
+    for name in PROTOCOLS:
+        analyses = [record_analysis(task_name, d, r, name) for d, r in zip(documents, records)]
+        if all(a is not None for a in analyses):
+            by_protocol[name] = analyses
+    return metrics_blocks(by_protocol)
 
 
 def _environment(loaded) -> dict:
@@ -288,4 +317,13 @@ def _git_commit() -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-__all__ = ["claim_folder", "documents_hash", "evaluate", "finished_run", "prediction_record", "run_documents"]
+__all__ = [
+    "analysis_metrics",
+    "record_analysis",
+    "claim_folder",
+    "documents_hash",
+    "evaluate",
+    "finished_run",
+    "prediction_record",
+    "run_documents",
+]

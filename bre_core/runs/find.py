@@ -32,6 +32,24 @@ RUN_COLUMNS = [
 ]
 
 
+# Extra views beside the protocol's score, as metrics.json stores them (empty for runs written before them).
+BEYOND_EXACT_COLUMNS = ["hallucination_rate", "relaxed_f1"]
+
+
+def _beyond_exact_columns(run: Run) -> dict:
+    def stored(key: str) -> dict:
+        block = run.metrics.get(key)
+        block = block.get(run.protocol) if isinstance(block, dict) else None
+        return block if isinstance(block, dict) else {}
+
+    rate, f1 = stored("grounding").get("hallucination_rate"), stored("relaxed").get("f1")
+    number = (int, float)
+    return {
+        "hallucination_rate": rate if isinstance(rate, number) else None,
+        "relaxed_f1": f1 if isinstance(f1, number) else None,
+    }
+
+
 class RunReader:
     """Reads run folders and keeps the last `max_runs` it read, reading one again only when its files change.
 
@@ -139,8 +157,10 @@ def runs_table(runs: list[Run]):
                 "documents": run.metrics.get("documents"),
                 "protocol": run.protocol,
                 **by_protocol,
+                **_beyond_exact_columns(run),
                 "path": str(run.path),
             }
         )
-    columns = RUN_COLUMNS[:-1] + ["protocol", *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall")), "path"]
+    columns = RUN_COLUMNS[:-1] + ["protocol", *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall"))]
+    columns += [*BEYOND_EXACT_COLUMNS, "path"]
     return pd.DataFrame(rows, columns=columns)

@@ -84,6 +84,8 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
             "macro_f1": run.metrics["macro_f1"],
         }
 
+    from bre_core.runs.analysis import hallucination_comparison
+
     return {
         "dataset": run_a.manifest["dataset"],
         "split": run_a.manifest["split"],
@@ -96,4 +98,5 @@ def compare_runs(run_a: Run, run_b: Run, *, samples: int = 1000, seed: int = 0) 
         "bootstrap_samples": samples,
         "seed": seed,
         "agreement": agreement,
+        "hallucination_rate": hallucination_comparison(run_a, run_b, samples=samples, seed=seed),
     }

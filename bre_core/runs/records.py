@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from bre_core.beyond_exact import analysis_from_json
 from bre_core.runs import schema
 from bre_core.schema import ParsedRelation, ParseResult
 from bre_core.scoring import judge, key_from_json, key_to_json
@@ -56,6 +57,9 @@ class PredictionRecord:
     fn: int = 0
     protocol: str = LEGACY
     judgements: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
+    # {protocol: beyond_exact.analyse_document's block}: grounding, relaxed counts, error classes (empty in
+    # runs written before them, whose readers compute them from the documents or call them unavailable)
+    analysis: Mapping[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     def parse_result(self) -> ParseResult:
         return ParseResult(relations=self.relations, unreadable=self.unreadable, unknown_labels=self.unknown_labels)
@@ -87,6 +91,7 @@ class PredictionRecord:
             "output_tokens": self.output_tokens,
             "seconds": self.seconds,
             **{name: block for name, block in judgements.items() if block is not top},
+            **({"analysis": dict(self.analysis)} if self.analysis else {}),
         }
 
     @classmethod
@@ -102,7 +107,22 @@ class PredictionRecord:
                 block = schema.expect(row[name], dict, f"{where}.{name}")
                 judgements[name] = schema.judged_block(block, f"{where}.{name}")
         protocol = protocol if protocol in judgements else (HEADLINE if HEADLINE in judgements else LEGACY)
-        return cls(**common, protocol=protocol, judgements=judgements, **_judged_from_json(judgements[protocol]))
+        analysis = _analysis_from_json(row.get("analysis"))
+        return cls(
+            **common,
+            protocol=protocol,
+            judgements=judgements,
+            analysis=analysis,
+            **_judged_from_json(judgements[protocol]),
+        )
+
+
+def _analysis_from_json(value) -> dict[str, dict]:
+    """The stored analyses of the protocols that have a well-formed one (a malformed one is left out, not fatal)."""
+    if not isinstance(value, dict):
+        return {}
+    blocks = {name: analysis_from_json(value.get(name)) for name in PROTOCOLS}
+    return {name: block for name, block in blocks.items() if block is not None}
 
 
 def judged_json(relations, unreadable: int, unknown_labels: int, verdict=None) -> dict:

@@ -10,7 +10,7 @@ from bre_core.schema import Document
 from bre_core.side_by_side import Side
 from bre_core.tasks import get_task
 from bre_core.ui import compare_view as view
-from bre_core.ui import protocol_view
+from bre_core.ui import grounding_view, protocol_view
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class SideView:
     relations: pd.DataFrame
     passage: str
     raw: str
+    grounding: str = ""  # HTML: entities by grounding level, relations by error class (grounding_view.panel)
 
 
 @dataclass
@@ -87,6 +88,7 @@ def present(answers: Answers, protocol: str) -> CompareResult:
             relations=view.relations_table(task, record, judged),
             passage=view.highlight(answers.passage, view.passage_marks(record, judged)),
             raw=record.output if record else "",
+            grounding=grounding_view.panel(task, answers.passage, record, document),
         )
 
     gold = task.gold_for_display(document) if judged else None

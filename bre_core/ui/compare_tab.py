@@ -211,9 +211,10 @@ def build(gr, app, ctx: AppContext) -> None:
                 caption = gr.Markdown(f"Model {label}")
                 table = gr.Dataframe(label=f"Relations of model {label}", interactive=False, wrap=True)
                 passage = gr.HTML()
+                grounding = gr.HTML()  # entities by grounding level, relations by error class
                 with gr.Accordion("Raw generation", open=False):
                     raw = gr.Textbox(show_label=False, lines=4, interactive=False)
-                columns.append((caption, table, passage, raw))
+                columns.append((caption, table, passage, raw, grounding))
     outputs = [summary, scores, gold] + [c for column in columns for c in column]
 
     def show(result: CompareResult | None):
@@ -227,7 +228,11 @@ def build(gr, app, ctx: AppContext) -> None:
             gr.update(value=result.gold, visible=result.judged),
         ]
         for side in sides:
-            values += [side.caption, side.relations, side.passage, side.raw] if side else ["", None, "", ""]
+            values += (
+                [side.caption, side.relations, side.passage, side.raw, side.grounding]
+                if side
+                else ["", None, "", "", ""]
+            )
         return values + [kept_answers(result)]
 
     def on_compare(task_name, a, b, how, passage_text, part, example_id, chosen, live=False):

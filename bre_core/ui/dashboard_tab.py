@@ -14,7 +14,7 @@ from bre_core.atomic import write_text_atomic
 from bre_core.config import ModelsFile
 from bre_core.tasks import HEADLINE, PROTOCOLS
 from bre_core.ui import dashboard_figures as figures
-from bre_core.ui import protocol_view
+from bre_core.ui import protocol_view, taxonomy_figures
 from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
 from bre_core.ui.dashboard_data import DashboardData, choices, load_data
@@ -37,8 +37,10 @@ TABLE_COLUMNS = {
     "parse failures (mean)": "parse_failures",
     "documents": "documents",
     "note": "note",
+    "hallucination rate (mean)": "hallucination",  # beside the protocol's score (README: Beyond exact match)
+    "relaxed F1 (mean)": "relaxed",
 }
-TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"]
+TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"] * 3
 EMPTY_STATE = """### No runs yet
 The dashboard reads run folders from `assets/results/` and from the folders in `$BRE_RUNS_DIR` (several
 separated by `{sep}`). Looked in: {folders}.
@@ -214,6 +216,7 @@ def build(gr, app, ctx: AppContext) -> None:
         class_data = gr.Dropdown(label="Per-class F1: dataset")
         class_setting = gr.Dropdown(label="Per-class F1: setting")
     per_class = gr.Plot(label="Per-class F1")
+    error_plot = gr.Plot(label="Error classes per model (the per-class chart's dataset and setting)")
 
     controls = [datasets, settings, domains, ifts, rq_setting, class_data, class_setting]
     outputs = [table, download, rq1, rq2, few_shot, per_class, message]
@@ -228,8 +231,14 @@ def build(gr, app, ctx: AppContext) -> None:
     def first(*values):
         return _updates(gr, current(), list(values))
 
-    app.load(first, controls, controls).then(show, shown, outputs)
-    refresh.click(reload, controls, controls).then(show, shown, outputs)
+    def errors(*values):
+        return taxonomy_figures.dashboard_chart(current(), *values)
+
+    chart = (errors, [class_data, class_setting, domains, ifts, protocol], error_plot)
+    app.load(first, controls, controls).then(show, shown, outputs).then(*chart)
+    refresh.click(reload, controls, controls).then(show, shown, outputs).then(*chart)
     for control in shown:
         # .input, not .change: the updates made by a (re)load would otherwise render seven times over
         control.input(show, shown, outputs, api_visibility="undocumented")
+    for control in chart[1]:
+        control.input(*chart, api_visibility="undocumented")

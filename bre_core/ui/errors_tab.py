@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from bre_core import error_cases as ec
+from bre_core import error_classes
 from bre_core.errors import BreError
 from bre_core.runs import Manifest, Run, on_shared_protocol
 from bre_core.tasks import HEADLINE
-from bre_core.ui import protocol_view
+from bre_core.ui import protocol_view, taxonomy_figures
 from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
 from bre_core.ui.errors_view import (  # noqa: F401  (the tab's colours, for callers)
@@ -24,7 +25,8 @@ from bre_core.ui.errors_view import (  # noqa: F401  (the tab's colours, for cal
     styled,
 )
 
-SHOWN, FORMATS = [c for c in ec.CASE_COLUMNS if c != "key"], ("csv", "jsonl")
+SHOWN, FORMATS = [c for c in ec.CASE_COLUMNS if c != "key"] + [error_classes.ERROR_COLUMN], ("csv", "jsonl")
+ERROR_CLASSES = list(error_classes.TITLES.values())  # the taxonomy's classes, as the filter offers them
 NO_RUNS = "**No runs found** under {where}. Make one, e.g. `python -m bre_core evaluate --model flan-t5-base " + (
     "--dataset chemprot --split test --out runs` (or `finetune ... --out runs`), then reload the page."
 )
@@ -61,7 +63,7 @@ def _corpus(ctx: AppContext, run: Run) -> tuple[list | None, str]:
 def _cases(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> tuple[pd.DataFrame, str]:
     run_a, run_b = _seen(ctx, path_a, protocol), _seen(ctx, path_b, protocol)
     documents, note = _corpus(ctx, run_a)
-    return ec.buckets(run_a, run_b, documents), note
+    return error_classes.with_error_classes(ec.buckets(run_a, run_b, documents), run_a, run_b, documents), note
 
 
 def _listing(ctx: AppContext, fresh: bool = False) -> list[tuple[str, str, Manifest]]:
@@ -102,9 +104,10 @@ def class_choices(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> list[st
 
 
 def analyse(
-    ctx: AppContext, path_a, path_b, buckets=(), classes=(), protocol=HEADLINE
+    ctx: AppContext, path_a, path_b, buckets=(), classes=(), protocol=HEADLINE, errors=()
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(cases per bucket for the chosen classes, the filtered cases, a message), judged under `protocol`."""
+    """(cases per bucket for the chosen classes and error classes, the filtered cases, a message), judged under
+    `protocol`."""
     empty = ec.bucket_counts(pd.DataFrame(columns=ec.CASE_COLUMNS)), pd.DataFrame(columns=SHOWN)
     if not (path_a and path_b):
         return *empty, CHOOSE
@@ -114,8 +117,8 @@ def analyse(
         judged = _judged(a, b, protocol_view.chosen(protocol))
     except (BreError, OSError) as exc:
         return *empty, f"**Cannot compare these runs.** {markdown_text(exc)}"
-    counts = ec.bucket_counts(ec.filter_cases(cases, (), classes))
-    shown = ec.filter_cases(cases, buckets, classes)
+    counts = ec.bucket_counts(error_classes.filter_by_error_class(ec.filter_cases(cases, (), classes), errors))
+    shown = error_classes.filter_by_error_class(ec.filter_cases(cases, buckets, classes), errors)
     runs = ", ".join(
         f"{slot} = **{markdown_text(run.manifest.model_label)}** ({markdown_text(run.name)})"
         for slot, run in (("A", a), ("B", b))
@@ -124,13 +127,16 @@ def analyse(
     return counts, shown[SHOWN], message.strip()
 
 
-def export_cases(ctx: AppContext, path_a, path_b, buckets=(), classes=(), fmt="csv", protocol=HEADLINE) -> str | None:
+def export_cases(
+    ctx: AppContext, path_a, path_b, buckets=(), classes=(), fmt="csv", protocol=HEADLINE, errors=()
+) -> str | None:
     """The filtered cases written as CSV or JSON lines under the temp folder; the file's path (None: no runs)."""
     if not (path_a and path_b):
         return None
     shown = ec.filter_cases(_cases(ctx, path_a, path_b, protocol)[0], buckets, classes)
+    shown = error_classes.filter_by_error_class(shown, errors)
     # Named by what it holds, so that the same selection never piles up copies and two selections never collide.
-    chosen = (path_a, path_b, sorted(buckets or ()), sorted(classes or ()), protocol)
+    chosen = (path_a, path_b, sorted(buckets or ()), sorted(classes or ()), protocol, *sorted(errors or ()))
     digest = hashlib.sha256(repr(chosen).encode()).hexdigest()
     # Run folder names may hold any character; the file's name (shown by the browser) keeps the safe ones.
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"errors__{ctx.run(path_a).name}__vs__{ctx.run(path_b).name}__{protocol}")
@@ -188,6 +194,14 @@ def confusion_figure(ctx: AppContext, path_a, path_b, which="A", protocol=HEADLI
     return figure.update_layout(title=title, height=120 + 45 * len(table.index))
 
 
+def error_class_figure(ctx: AppContext, path_a, path_b, protocol=HEADLINE):
+    """A plotly stacked bar per run (A, B): its false positives and false negatives by error class."""
+    if not (path_a and path_b):
+        return taxonomy_figures.class_bars(pd.DataFrame(), CHOOSE, CHOOSE)
+    run_a, run_b = on_shared_protocol(_seen(ctx, path_a, protocol), _seen(ctx, path_b, protocol))
+    return taxonomy_figures.pair_figure(run_a, run_b, _corpus(ctx, run_a)[0])
+
+
 def build(gr, app, ctx: AppContext) -> None:
     """Lay out the tab inside the current gr.Blocks context; the run lists are read again when a page loads."""
     message = gr.Markdown()
@@ -200,6 +214,7 @@ def build(gr, app, ctx: AppContext) -> None:
     with gr.Row():
         bucket_filter = gr.Dropdown(choices=list(ec.BUCKETS), multiselect=True, label="Buckets (none: all)")
         class_filter = gr.Dropdown(choices=[], multiselect=True, label="Classes (none: all)")
+        error_filter = gr.Dropdown(choices=ERROR_CLASSES, multiselect=True, label="Error classes (none: all)")
     with gr.Row():
         # datatype "str": cells (relation arguments, labels from the runs) are shown as text, never as Markdown
         counts = gr.Dataframe(label="Cases per bucket", interactive=False, scale=1, datatype="str")
@@ -212,6 +227,7 @@ def build(gr, app, ctx: AppContext) -> None:
     doc_id = gr.Textbox(label="Document id", placeholder="select a case above, or type an id and press Enter")
     doc_message, passage, relations = gr.Markdown(), gr.HTML(), gr.HTML()
     which, plot = gr.Radio(choices=["A", "B"], value="A", label="Class confusion of run"), gr.Plot()
+    error_plot = gr.Plot(label="Error classes of A and B")
 
     def pick(choices):  # new (label, value) choices for a dropdown, the first one chosen
         return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
@@ -220,8 +236,8 @@ def build(gr, app, ctx: AppContext) -> None:
         names, note = dataset_choices(ctx)
         return pick([(name, name) for name in names]), note
 
-    def table(a, b, kept, classes, chosen):
-        counted, shown, note = analyse(ctx, a, b, kept, classes, chosen)
+    def table(a, b, kept, classes, chosen, errors):
+        counted, shown, note = analyse(ctx, a, b, kept, classes, chosen, errors)
         return styled(counted), styled(shown), note
 
     def selected(evt: gr.SelectData) -> str:  # a real class here (no postponed annotations): Gradio fills it in
@@ -230,12 +246,12 @@ def build(gr, app, ctx: AppContext) -> None:
     def new_classes(a, b, chosen):
         return gr.Dropdown(choices=class_choices(ctx, a, b, chosen), value=[])
 
-    def export(a, b, kept, classes, form, chosen):
-        return export_cases(ctx, a, b, kept, classes, form, chosen)
+    def export(a, b, kept, classes, form, chosen, errors):
+        return export_cases(ctx, a, b, kept, classes, form, chosen, errors)
 
-    # Every handler reads the protocol last: what it judges depends on it.
-    filters = [run_a, run_b, bucket_filter, class_filter, protocol]
-    exported = [run_a, run_b, bucket_filter, class_filter, fmt, protocol]
+    # Every handler reads the protocol last (then the error classes): what it judges depends on it.
+    filters = [run_a, run_b, bucket_filter, class_filter, protocol, error_filter]
+    exported = [run_a, run_b, bucket_filter, class_filter, fmt, protocol, error_filter]
     show = (
         lambda a, b, d, chosen: open_document(ctx, a, b, d, chosen),
         [run_a, run_b, doc_id, protocol],
@@ -252,14 +268,15 @@ def build(gr, app, ctx: AppContext) -> None:
         event = event.then(table, filters, [counts, cases, message])
         if fresh:  # other runs: their first document; another protocol: the same document, judged again
             event = event.then(lambda: "", None, doc_id)
-        event.then(*show).then(*figure).then(export, exported, download)
+        event = event.then(*show).then(*figure).then(export, exported, download)
+        event.then(lambda a, b, chosen: error_class_figure(ctx, a, b, chosen), [run_a, run_b, protocol], error_plot)
 
     app.load(datasets, None, [dataset, message])
     dataset.change(lambda name: pick(run_choices(ctx, name)), dataset, run_a)
     then_all(run_a.change(lambda a: pick(comparable_choices(ctx, a)), run_a, run_b))
     then_all(run_b.input(lambda: None, None, None))
     then_all(protocol.input(lambda: None, None, None), fresh=False)
-    for control in (bucket_filter, class_filter):
+    for control in (bucket_filter, class_filter, error_filter):
         control.input(table, filters, [counts, cases, message]).then(export, exported, download)
     fmt.input(export, exported, download)
     which.input(*figure)
