@@ -12,6 +12,7 @@ from test_red_team_markup import ENTITY, NAME_A, raw_in
 from bre_core import error_cases, error_classes
 from bre_core.config import load_models_file
 from bre_core.datasets import load_documents
+from bre_core.runs.variants import variant_id
 from bre_core.ui import errors_tab, grounding_view, taxonomy_figures
 from bre_core.ui.compare_tab import BENCHMARK, FREE_TEXT, run_comparison
 from bre_core.ui.compare_view import html_text, plot_text
@@ -75,7 +76,8 @@ def test_compare_marks_entities_by_grounding_level_and_relations_by_error_class(
 
 def test_compare_lists_missed_gold_of_a_precomputed_answer(ui_context):
     # fixture runs: t5-base answers 1001 with its gold target, scifive-base with the first relation only
-    result = run_comparison(ui_context, "chemprot", "t5-base", "scifive-base", BENCHMARK, **EXAMPLE)
+    a, b = (variant_id(model, "chemprot", "full", 42) for model in ("t5-base", "scifive-base"))
+    result = run_comparison(ui_context, "chemprot", a, b, BENCHMARK, **EXAMPLE)
     assert result.precomputed and "Not in passage" not in result.a.grounding
     assert result.a.grounding.count(chip("correct")) == 5  # the legend's and four relations'
     panel = result.b.grounding
