@@ -35,7 +35,8 @@ def test_benchmark_example_shows_precomputed_predictions(ctx):
     assert outcomes(result.b.relations) == [view.CORRECT] + [view.MISSED] * 3
     assert view.markdown_text("precomputed · run t5-base__chemprot__train__full__seed42") in result.a.caption
     assert "Relations found by both: 1** · only t5-base: 3 · only scifive-base: 0" in result.message
-    assert result.gold["head"].tolist() == ["aspirin", "salicylate", "aspirin", "ibuprofen"]
+    # names as the passage writes them (ChemProt's gold is lower-cased), classes with their words
+    assert result.gold["head"].tolist() == ["Aspirin", "salicylate", "Aspirin", "Ibuprofen"]
     assert result.scores.set_index("model").loc["scifive-base", "recall"] == 0.25
     assert "<mark class='bre-correct'>Aspirin</mark>" in result.a.passage
 
