@@ -21,9 +21,10 @@ PALETTE = ("#d9ead3", "#fce5cd", "#d0e0e3", "#ead1dc", "#fff2cc")
 
 def type_colours(types) -> dict[str, str]:
     """A colour for each entity type, fixed for the known ones."""
-    colours, spare = {}, iter(PALETTE * (len(types) // len(PALETTE) + 1))
+    colours, unknown = {}, 0
     for kind in sorted(set(types)):
-        colours[kind] = TYPE_COLOURS.get(kind.lower()) or next(spare)
+        colours[kind] = TYPE_COLOURS.get(kind.lower()) or PALETTE[unknown % len(PALETTE)]
+        unknown += kind.lower() not in TYPE_COLOURS
     return colours
 
 
