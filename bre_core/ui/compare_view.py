@@ -37,7 +37,8 @@ def passage_form(name: str, passage: str) -> str:
     """`name` as the passage writes it, when the passage holds it up to case (ChemProt's gold is lower-cased)."""
     if not name.strip():
         return name
-    match = re.search(re.escape(name), passage, re.IGNORECASE)
+    # a whole name, not part of a word ("x" is not the X of "COX-2")
+    match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", passage, re.IGNORECASE)
     return match.group(0) if match else name
 
 

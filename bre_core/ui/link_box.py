@@ -46,7 +46,8 @@ def current_view(tab: str, values: dict) -> View:
         fields["id"] = ""
     if tab == "errors":
         fields.update({key: Path(fields[key]).name for key in ("a", "b") if fields.get(key)})
-    return View(tab=tab, **{key: value for key, value in fields.items() if value}, linked=True)
+    # A value not on the screen stays out of the link (an empty dataset filter is no task).
+    return View(tab, **{key: fields.get(key, "") for key in ("task", "split", "id", "a", "b")}, linked=True)
 
 
 def wire(gr, app, ctx: AppContext, links: dict, tabs, tab_items: dict, named: dict) -> None:
