@@ -1,6 +1,6 @@
 """Compare tab: two models on one passage (free text or a benchmark example), against the gold when there is one."""
 
-from __future__ import annotations
+# No postponed annotations: Gradio fills in a parameter annotated gr.Request only when it sees the class.
 
 import logging
 

@@ -1,6 +1,6 @@
 """Corpus tab: per-split statistics with the format ceiling, and one document's source, target and gold."""
 
-from __future__ import annotations
+# No postponed annotations: Gradio fills in a parameter annotated gr.Request only when it sees the class.
 
 import pandas as pd
 

@@ -1,7 +1,7 @@
 """The app's link to the current view: opening a link selects its tab and notes what it could not use; "Copy link"
 shows (and copies) the link of what is on the screen."""
 
-from __future__ import annotations
+# No postponed annotations: Gradio fills in a parameter annotated gr.Request only when it sees the class.
 
 from pathlib import Path
 
