@@ -74,7 +74,7 @@ def test_a_link_opens_its_example_with_its_models(open_page):
     assert page.get_by_label("Model A").input_value() == "scifive-base"
     assert page.get_by_label("Model B").input_value() == "t5-base"
     assert page.get_by_label("Task (decides the instruction and the parser)").input_value() == "ddi"
-    assert page.get_by_label("Example").input_value().startswith("Lithium_ddi — ")
+    assert page.get_by_label("Example", exact=True).input_value().startswith("Lithium_ddi — ")
     assert tables_have_no_placeholder_headers(page)
     page.get_by_role("button", name="Compare", exact=True).click()  # precomputed: the fixture runs cover ddi test
     page.get_by_text("judged under the study protocol").first.wait_for()
