@@ -55,6 +55,8 @@ def wire(gr, app, ctx: AppContext, links: dict, tabs, tab_items: dict, named: di
 
     def opened(request: gr.Request):
         link = parse_view(query_of(request), models=ctx.model_names)
+        if not link.linked:  # no link: leave the tabs alone (a tab clicked before this answer stays chosen)
+            return gr.skip(), gr.skip(), ""
         return gr.Tabs(selected=link.tab), link.tab, notes_markdown(link, markdown_text)
 
     app.load(opened, None, [tabs, links["tab"], links["note"]], api_visibility="private")
