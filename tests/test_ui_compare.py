@@ -44,7 +44,8 @@ def test_benchmark_example_shows_precomputed_predictions(ctx):
     assert outcomes(result.b.relations) == [view.CORRECT] + [view.MISSED] * 3
     assert view.markdown_text("precomputed · run t5-base__chemprot__train__full__seed42") in result.a.caption
     assert f"Relations found by both: 1** · only {view.markdown_text(T5_CHEMPROT)}: 3 · only " in result.message
-    assert result.gold["head"].tolist() == ["aspirin", "salicylate", "aspirin", "ibuprofen"]
+    # names as the passage writes them (ChemProt's gold is lower-cased), classes with their words
+    assert result.gold["head"].tolist() == ["Aspirin", "salicylate", "Aspirin", "Ibuprofen"]
     assert result.scores.set_index("model").loc[SCIFIVE_CHEMPROT, "recall"] == 0.25
     assert "<mark class='bre-correct'>Aspirin</mark>" in result.a.passage
 
@@ -223,3 +224,108 @@ def test_when_no_single_rule_explains_a_disagreement_the_note_says_so(ctx, monke
         "rules act together" in result.message
     )
     assert "*duplicate gold*" not in result.message
+
+
+def test_a_passage_cut_at_the_models_limit_is_flagged_in_its_column(ctx, monkeypatch):
+    from bre_core.models import Generation
+
+    def generate(
+        loaded, sources, max_new_tokens, batch_size=16, progress=False, *, max_seconds=None, refuse_long=False
+    ):
+        tokens = 512 if loaded.spec.name == "t5-base" else 20  # t5-base (seq2seq) read its 512 tokens
+        return [Generation("No drug-gene relationships are established.", tokens, 8, 0.01) for _ in sources]
+
+    monkeypatch.setattr("bre_core.models.generate", generate)
+    example = {"split": "train", "example_id": "1001", "live": True}
+    result = run_comparison(ctx, "chemprot", "t5-base", "scifive-base", BENCHMARK, **example)
+    flag = "✂️ **passage cut at 512 tokens** (the model's limit): it did not read the rest"
+    assert flag in result.a.caption and "✂️" not in result.b.caption
+    assert result.answers.cut == {"a": 512}
+    # the flag stays when another protocol judges the same answers
+    assert flag in rejudge(result.answers, "corrected").a.caption
+
+
+def test_classes_are_shown_with_their_words_and_names_as_the_passage_writes_them(ctx, monkeypatch):
+    from scripted_models import scripted_generate
+
+    answer = "the relation between aspirin and cox-2 is downregulation; the relation between x and y is agonist"
+    monkeypatch.setattr("bre_core.models.generate", scripted_generate(lambda model, source: answer))
+    result = run_comparison(
+        ctx, "chemprot", "t5-base", "t5-base", BENCHMARK, split="train", example_id="1001", live=True
+    )
+    rows = result.a.relations[["head", "relation", "tail", "outcome"]].values.tolist()
+    assert rows == [
+        ["Aspirin", "CPR:4 downregulation", "COX-2", view.CORRECT],
+        ["x", "CPR:5 agonist", "y", view.WRONG],
+        ["salicylate", "CPR:4 downregulation", "COX-2", view.MISSED],
+        ["Aspirin", "CPR:3 upregulation", "NF-kB", view.MISSED],
+        ["Ibuprofen", "CPR:6 antagonist", "PPAR gamma", view.MISSED],
+    ]
+    # each outcome has its colour in the passage: the missed relations' names that the model did not name
+    assert "<mark class='bre-missed'>Ibuprofen</mark>" in result.a.passage
+    assert "<mark class='bre-correct'>COX-2</mark>" in result.a.passage
+    # DDI matches names case-sensitively: a model's name is shown as it wrote it
+    ddi = run_comparison(ctx, "ddi", "t5-base", "t5-base", FREE_TEXT, text="Aspirin and warfarin.")
+    assert ddi.a.relations.empty
+
+
+def test_the_legend_names_every_highlight_colour():
+    legend = view.legend_html()
+    for css, meaning in view.LEGEND:
+        assert f"<mark class='{css}'>{meaning}</mark>" in legend
+    assert [css for css, _ in view.LEGEND] == ["bre-correct", "bre-wrong", "bre-missed", "bre-found"]
+
+
+def test_random_and_searched_examples_have_one_label(ctx):
+    import random
+
+    from bre_core.ui.compare_examples import choices_with, example_preview, random_example
+
+    label, chosen = random_example(ctx, "ddi", "test", random.Random(3))
+    assert (label, chosen) in find_examples(ctx, "ddi", "test", chosen)
+    assert label.startswith(f"{chosen} — ")
+    assert choices_with(ctx, "ddi", "test", "Lithium_ddi")[0] == (
+        "Lithium_ddi — Diuretics raise lithium levels. Diuretics raise lithium levels.",
+        "Lithium_ddi",
+    )
+    preview = example_preview(ctx, "ddi", "test", "Lithium_ddi")
+    assert "<b class='bre-example-id'>Lithium_ddi</b> · ddi test · 1 gold relation(s)" in preview
+    assert example_preview(ctx, "ddi", "test", "nope") == "" and example_preview(ctx, "ddi", "test", None) == ""
+
+
+def test_without_a_corpus_the_guidance_stays(ctx, tmp_path):
+    from bre_core.ui.context import AppContext
+
+    bare = AppContext(models=ctx.models, data_dir=str(tmp_path), runs_dirs=[])
+    result = run_comparison(bare, "chemprot", "t5-base", "scifive-base", BENCHMARK, split="test", example_id="")
+    assert view.markdown_text("python -m bre_core data download --dataset chemprot") in result.message
+    assert "Pick an example first" not in result.message
+    # with the corpus, an empty pick asks for one
+    assert "Pick an example first" in run_comparison(ctx, "chemprot", "t5-base", "t5-base", BENCHMARK).message
+
+
+def test_the_bare_state_says_what_is_missing_and_the_command_for_each(ctx, tmp_path, monkeypatch):
+    import yaml
+
+    from bre_core.config import load_models_file
+    from bre_core.ui.context import AppContext
+    from bre_core.ui.first_use import bare_state
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    entry = {"params": "250M", "ift": "general", "family": "t5", "architecture": "seq2seq", "domain": "general"}
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        yaml.safe_dump(
+            {"models": [{"name": "flan", "hub_id": "google/flan-t5-base", **entry}], "default_pair": ["flan", "flan"]}
+        )
+    )
+    bare = AppContext(models=load_models_file(models), data_dir=str(tmp_path / "data"), runs_dirs=[])
+    note = bare_state(bare, "ddi", ("flan", "flan"))
+    lines = note.splitlines()
+    assert lines[0] == "**Before the first comparison, this app lacks:**" and len(lines) == 4
+    assert f"`python -m bre_core data download --dataset ddi --data-dir {tmp_path}/data`" in lines[1]
+    assert "`python -m bre_core evaluate --model flan --dataset ddi --split test --out runs`" in lines[2]
+    assert "**Model flan cannot be loaded here**" in lines[3] and "`hf download google/flan-t5-base`" in lines[3]
+    # the fixture set-up lacks nothing: corpora, runs and model folders are there
+    assert bare_state(ctx, "ddi", ("t5-base", "scifive-base")) == ""

@@ -9,7 +9,7 @@ import re
 import traceback
 
 from bre_core.errors import BreError, log_fault
-from bre_core.ui import about_tab, compare_tab, corpus_tab, dashboard_tab, errors_tab
+from bre_core.ui import about_tab, compare_tab, corpus_tab, dashboard_tab, errors_tab, link_box
 from bre_core.ui.context import GENERATION_GROUP, AppContext, context_from_env
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ mark.bre-correct { background: #c8ecd0; }
 mark.bre-wrong { background: #f7cdcd; }
 mark.bre-missed { background: #e2e2e2; }
 mark.bre-found { background: #fde9b0; }
+.bre-legend { font-size: 0.9em; margin: 4px 0; }
+.bre-legend mark { padding: 0 4px; border-radius: 3px; margin-right: 4px; }
 """
 
 
@@ -39,16 +41,28 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
     ctx = ctx or context_from_env(data_dir=data_dir)
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nA research tool, not for clinical use · based on Brokman & Kavuluru, arXiv:2402.13470")
-        with gr.Tab("Compare"):
-            compare_tab.build(gr, app, ctx)
-        with gr.Tab("Dashboard"):
-            dashboard_tab.build(gr, app, ctx)
-        with gr.Tab("Error cases"):
-            errors_tab.build(gr, app, ctx)
-        with gr.Tab("Corpus"):
-            corpus_tab.build(gr, app, ctx.data_dir)
-        with gr.Tab("About"):
-            about_tab.build(gr)
+        links = link_box.build(gr)
+        # Each tab has an id, so that a link (?tab=...) can open it; build() returns the controls a link names.
+        with gr.Tabs(selected=link_box.DEFAULT_TAB) as tabs:
+            with gr.Tab("Compare", id="compare") as compare:
+                named = {"compare": compare_tab.build(gr, app, ctx)}
+            with gr.Tab("Dashboard", id="dashboard") as dashboard:
+                named["dashboard"] = dashboard_tab.build(gr, app, ctx)
+            with gr.Tab("Error cases", id="errors") as errors:
+                named["errors"] = errors_tab.build(gr, app, ctx)
+            with gr.Tab("Corpus", id="corpus") as corpus:
+                named["corpus"] = corpus_tab.build(gr, app, ctx.data_dir)
+            with gr.Tab("About", id="about") as about:
+                about_tab.build(gr)
+        link_box.wire(
+            gr,
+            app,
+            ctx,
+            links,
+            tabs,
+            {"compare": compare, "dashboard": dashboard, "errors": errors, "corpus": corpus, "about": about},
+            named,
+        )
 
         def compare_text(task: str, model_a: str, model_b: str, text: str) -> dict:
             """Run two models of the models file on a passage: their relations, raw outputs and timings."""

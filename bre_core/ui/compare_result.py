@@ -23,6 +23,7 @@ class Answers:
     passage: str
     sides: dict[str, Side]
     provenance: dict[str, str]  # slot -> where its precomputed answer comes from
+    cut: dict[str, int] = field(default_factory=dict)  # slot -> the token limit its model cut the passage at
 
 
 @dataclass
@@ -37,7 +38,7 @@ class SideView:
 @dataclass
 class CompareResult:
     message: str  # the summary, or why nothing ran
-    scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    scores: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=view.SCORE_COLUMNS))
     gold: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=view.RELATION_COLUMNS))
     a: SideView | None = None
     b: SideView | None = None
@@ -84,8 +85,8 @@ def present(answers: Answers, protocol: str) -> CompareResult:
         side = sides[slot]
         record = side.record
         return SideView(
-            caption=view.side_caption(side, provenance.get(slot)),
-            relations=view.relations_table(task, record, judged),
+            caption=view.side_caption(side, provenance.get(slot), answers.cut.get(slot)),
+            relations=view.relations_table(task, record, judged, answers.passage),
             passage=view.highlight(answers.passage, view.passage_marks(record, judged)),
             raw=record.output if record else "",
             grounding=grounding_view.panel(task, answers.passage, record, document),
@@ -94,8 +95,8 @@ def present(answers: Answers, protocol: str) -> CompareResult:
     gold = task.gold_for_display(document) if judged else None
     return CompareResult(
         message="\n\n".join([message, *filter(None, notes)]),
-        scores=summary.scores if summary.scores is not None else pd.DataFrame(),
-        gold=view.gold_table(task, gold),
+        scores=summary.scores if summary.scores is not None else pd.DataFrame(columns=view.SCORE_COLUMNS),
+        gold=view.gold_table(task, gold, answers.passage),
         a=side_view("a"),
         b=side_view("b"),
         precomputed=bool(answers.provenance),

@@ -17,29 +17,61 @@ from bre_core.tasks.base import normalize_space
 RELATION_COLUMNS = ["head", "relation", "tail", "outcome"]
 CORRECT, WRONG, MISSED = "✓ correct", "✗ wrong", "○ missed (gold)"
 OUTCOME_CLASS = {CORRECT: "bre-correct", WRONG: "bre-wrong", MISSED: "bre-missed", "": "bre-found"}
+# What each highlight colour of a passage means (the classes are styled in app.CSS).
+LEGEND = (
+    ("bre-correct", "in a correct relation"),
+    ("bre-wrong", "in a wrong relation"),
+    ("bre-missed", "in a gold relation the model missed"),
+    ("bre-found", "named by the model (free text: no gold to judge)"),
+)
+SCORE_COLUMNS = ["model", "precision", "recall", "F1", "correct", "wrong", "missed"]
 
 
-def relation_row(task: Task, label: str, args: list[str] | tuple[str, ...], outcome: str) -> dict:
+def legend_html() -> str:
+    """The highlight legend shown above the two models' passages."""
+    items = " ".join(f"<mark class='{css}'>{html_text(meaning)}</mark>" for css, meaning in LEGEND)
+    return f"<div class='bre-legend'>Entity strings highlighted in the passages: {items}</div>"
+
+
+def passage_form(name: str, passage: str) -> str:
+    """`name` as the passage writes it, when the passage holds it up to case (ChemProt's gold is lower-cased)."""
+    if not name.strip():
+        return name
+    # a whole name, not part of a word ("x" is not the X of "COX-2")
+    match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", passage, re.IGNORECASE)
+    return match.group(0) if match else name
+
+
+def relation_row(
+    task: Task, label: str, args: list[str] | tuple[str, ...], outcome: str, passage: str | None = None
+) -> dict:
+    """One table row; with `passage`, each name as the passage writes it (for names whose case the format folds)."""
+    args = [passage_form(a, passage) for a in args] if passage else list(args)
+    label = task.display_label(label)
     if task.n_ary:  # the drug set in one cell
         return {"head": " + ".join(args), "relation": label, "tail": "", "outcome": outcome}
-    head, tail = (list(args) + ["", ""])[:2]
+    head, tail = (args + ["", ""])[:2]
     return {"head": head, "relation": label, "tail": tail, "outcome": outcome}
 
 
-def relations_table(task: Task, record: PredictionRecord | None, judged: bool) -> pd.DataFrame:
-    """The model's relations, each marked correct or wrong when there is gold, then the gold it missed."""
+def relations_table(task: Task, record: PredictionRecord | None, judged: bool, passage: str = "") -> pd.DataFrame:
+    """The model's relations, each marked correct or wrong when there is gold, then the gold it missed.
+
+    Gold names are shown as the passage writes them; the model's too where the task lower-cases names (ChemProt),
+    since matching ignores their case there (elsewhere a case the model changed is part of its answer)."""
     if record is None:
         return pd.DataFrame(columns=RELATION_COLUMNS)
+    own = passage if getattr(task, "lowercase", False) else None
     rows = []
     for i, relation in enumerate(record.relations):
         outcome = (CORRECT if record.correct[i] else WRONG) if judged and i < len(record.correct) else ""
-        rows.append(relation_row(task, relation.label, relation.args, outcome))
-    rows += [relation_row(task, m["label"], m["args"], MISSED) for m in record.missed] if judged else []
+        rows.append(relation_row(task, relation.label, relation.args, outcome, own))
+    rows += [relation_row(task, m["label"], m["args"], MISSED, passage) for m in record.missed] if judged else []
     return pd.DataFrame(rows, columns=RELATION_COLUMNS)
 
 
-def gold_table(task: Task, gold: tuple[dict, ...] | None) -> pd.DataFrame:
-    rows = [relation_row(task, g["label"], g["args"], "") for g in gold or ()]
+def gold_table(task: Task, gold: tuple[dict, ...] | None, passage: str = "") -> pd.DataFrame:
+    rows = [relation_row(task, g["label"], g["args"], "", passage) for g in gold or ()]
     return pd.DataFrame(rows, columns=RELATION_COLUMNS).drop(columns="outcome")
 
 
@@ -61,7 +93,8 @@ def highlight(text: str, marks: dict[str, str]) -> str:
 
 
 def passage_marks(record: PredictionRecord | None, judged: bool) -> dict[str, str]:
-    """Entity strings the model named, classed by the outcome of the relations naming them (correct wins)."""
+    """Entity strings the model named, classed by the outcome of the relations naming them (correct wins), then
+    the names of gold relations it missed that it did not name."""
     marks: dict[str, str] = {}
     if record is None:
         return marks
@@ -71,6 +104,11 @@ def passage_marks(record: PredictionRecord | None, judged: bool) -> dict[str, st
         for name in relation.args:
             if marks.get(name) != "bre-correct":
                 marks[name] = css
+    named = {name.lower() for name in marks}
+    for missed in record.missed if judged else ():
+        for name in missed["args"]:
+            if name.lower() not in named:
+                marks.setdefault(name, "bre-missed")
     return marks
 
 
@@ -113,7 +151,7 @@ def summarise(task: Task, document: Document | None, a: Side, b: Side) -> Summar
                     "missed": r.fn,
                 }
             )
-        scores = pd.DataFrame(rows)
+        scores = pd.DataFrame(rows, columns=SCORE_COLUMNS)
     return Summary(len(keys_a & keys_b), len(keys_a - keys_b), len(keys_b - keys_a), scores)
 
 
@@ -147,8 +185,9 @@ def plot_text(value) -> str:
     return html.escape(str(value), quote=False).replace("%", "&#37;")
 
 
-def side_caption(side: Side, provenance: str | None) -> str:
-    """One line under a model's name: timing and tokens, or where precomputed predictions come from, or the error."""
+def side_caption(side: Side, provenance: str | None, cut_at: int | None = None) -> str:
+    """One line under a model's name: timing and tokens, or where precomputed predictions come from, or the error;
+    `cut_at`: the passage was cut at that many tokens (the model's limit)."""
     name = f"**{markdown_text(side.model)}**"
     if side.error:
         return f"{name} — ⚠️ {markdown_text(side.error)}"
@@ -159,4 +198,6 @@ def side_caption(side: Side, provenance: str | None) -> str:
         caption += f" · {r.unreadable} unreadable piece(s)"
     if side.note:
         caption += f" · ⏱ {markdown_text(side.note)}"
+    if cut_at:
+        caption += f" · ✂️ **passage cut at {cut_at} tokens** (the model's limit): it did not read the rest"
     return caption

@@ -82,7 +82,8 @@ def wire(gr, ctx: AppContext, task, pickers: Pickers) -> None:
         return values + [note]
 
     outputs = [pickers.models[0], pickers.variants[0], pickers.models[1], pickers.variants[1], pickers.note]
-    task.change(on_task, task, outputs, api_visibility="private")
+    # .input, not .change: a link (compare_tab's page load) sets the task and its own pair together.
+    task.input(on_task, task, outputs, api_visibility="private")
     for model, variant in zip(pickers.models, pickers.variants):
         # .input, not .change: a model set by the task's default pair keeps the variant chosen with it.
         model.input(
