@@ -141,8 +141,8 @@ def test_hostile_text_stays_inert_in_the_page(page, monkeypatch):
     # the strings are on the page as text, highlighted as entities, and nothing of them ran or loaded
     assert passage.first.inner_text().strip() == HOSTILE_PASSAGE
     assert passage.first.locator("mark").count() == 4
-    # in each column: once in the relations table, once highlighted in the passage
-    assert page.get_by_text(IMAGE, exact=True).filter(visible=True).count() == 4
+    # in each column: once in the relations table, once highlighted in the passage, once in the grounding panel
+    assert page.get_by_text(IMAGE, exact=True).filter(visible=True).count() == 6
     assert page.evaluate("window.__pwned") is None and not dialogs
     assert (
         page.locator("script:has-text('__pwned'), img[src='x'], img[src*='pixel.png'], a[href^='javascript']").count()

@@ -8,7 +8,8 @@ from test_browser import CHROMIUM, FLAGS, screenshot  # skips this module where 
 from bre_core.ui.app import CSS
 
 playwright = pytest.importorskip("playwright.sync_api")
-LINK = "?tab=compare&task=ddi&split=test&id=Lithium_ddi&a=scifive-base&b=t5-base"
+# Two checkpoints of the fixture runs (predictions only: the fixture runs hold no checkpoint/), by their variant ids
+LINK = "?tab=compare&task=ddi&split=test&id=Lithium_ddi&a=scifive-base%40ddi-full-seed42&b=t5-base%40ddi-k16-seed1"
 ANSWER = "the relation between Compound 12 and JAK2 is downregulation."
 
 
@@ -71,8 +72,10 @@ def test_a_link_opens_its_example_with_its_models(open_page):
     page = open_page(LINK)
     page.locator(".bre-example-id").filter(has_text="Lithium_ddi").wait_for()
     assert "Diuretics raise lithium levels" in page.locator(".bre-passage").first.inner_text()
-    assert page.get_by_label("Model A").input_value() == "scifive-base"
-    assert page.get_by_label("Model B").input_value() == "t5-base"
+    assert page.get_by_label("Model A", exact=True).input_value() == "scifive-base · biomedical"
+    assert page.get_by_label("Checkpoint of model A").input_value().startswith("finetuned on ddi: full, seed 42")
+    assert page.get_by_label("Model B", exact=True).input_value() == "t5-base · general"
+    assert page.get_by_label("Checkpoint of model B").input_value().startswith("finetuned on ddi: k16, seed 1")
     assert page.get_by_label("Task (decides the instruction and the parser)").input_value() == "ddi"
     assert page.get_by_label("Example", exact=True).input_value().startswith("Lithium_ddi — ")
     assert tables_have_no_placeholder_headers(page)
@@ -93,7 +96,7 @@ def test_copy_link_round_trips(open_page, app_url):
     assert shown == app_url.rstrip("/") + "/" + LINK
     again = open_page(shown[len(app_url.rstrip("/")) + 1 :])
     again.locator(".bre-example-id").filter(has_text="Lithium_ddi").wait_for()
-    assert again.get_by_label("Model A").input_value() == "scifive-base"
+    assert again.get_by_label("Checkpoint of model A").input_value().startswith("finetuned on ddi: full, seed 42")
     corpus = open_page("?tab=corpus&task=ddi&split=test&id=Lithium_ddi")
     corpus.get_by_text("(1 of 2 in ddi test)").wait_for()
     corpus.get_by_role("button", name="Copy link").click()
