@@ -112,8 +112,14 @@ def evaluate(args) -> int:
         limit=args.limit,
         split_seed=args.split_seed,
         device=args.device,
+        setting=args.setting,
+        demonstration_seed=args.demonstration_seed,
+        engine=args.engine,
     )
     print(f"{run.path}: {run.metrics['documents']} documents")
+    prompt = run.manifest.get("prompt") or {}
+    if prompt.get("shortened"):
+        print(f"  {len(prompt['shortened'])} prompts shortened to fit the context (manifest.json: prompt.shortened)")
     _print_scores(run)
     return 0
 
@@ -169,7 +175,12 @@ def finetune(args) -> int:
     spec = _model_spec(args)
 
     from bre_core.finetune import finetune
-    from bre_core.settings import TrainingSettings
+    from bre_core.settings import LoraSettings, TrainingSettings
+
+    peft = None
+    if args.peft or args.quantize:
+        modules = tuple(m.strip() for m in args.target_modules.split(",") if m.strip()) if args.target_modules else None
+        peft = LoraSettings(args.lora_r, args.lora_alpha, args.lora_dropout, modules, args.quantize)
 
     training = TrainingSettings(
         setting=args.setting,
@@ -183,6 +194,7 @@ def finetune(args) -> int:
         eval_from_epoch=args.eval_from_epoch,
         deepspeed=args.deepspeed,
         targets=args.targets,
+        peft=peft,
     )
     run = finetune(
         spec, args.dataset, args.out, training, data_dir=args.data_dir, split_seed=args.split_seed, device=args.device
