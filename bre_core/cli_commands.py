@@ -245,7 +245,9 @@ def _grid_dry_run(runs, spec: str) -> int:
     status = Counter(counts.statuses)
     print(f"{spec}: {len(runs)} runs in {', '.join(counts.folders)}")
     print(f"finetuning runs: {sum(counts.finetune_by_setting.values())}" + (f" ({by_setting})" if by_setting else ""))
-    print(f"evaluation runs: {counts.evaluations}")
+    by_prompt = ", ".join(f"{setting} {n}" for setting, n in counts.evaluate_by_setting.items())
+    in_context = set(counts.evaluate_by_setting) - {"zero-shot"}  # a zero-shot-only grid reads as it always did
+    print(f"evaluation runs: {counts.evaluations}" + (f" ({by_prompt})" if in_context else ""))
     print(f"done {status['done']}, partial {status['partial']}, pending {status['pending']}")
     return 0
 
