@@ -36,6 +36,7 @@ TABLE_COLUMNS = {
     "seeds": "seeds",
     "parse failures (mean)": "parse_failures",
     "documents": "documents",
+    "GPU-s / 1k docs": "gpu_s_per_1k",  # generation cost from the manifests (empty for CPU runs)
     "note": "note",
 }
 TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"]
