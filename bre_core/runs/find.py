@@ -154,5 +154,10 @@ def runs_table(runs: list[Run]):
                 "path": str(run.path),
             }
         )
-    columns = RUN_COLUMNS[:-1] + ["gpu_s_per_1k", "protocol", *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall")), "path"]
+    columns = RUN_COLUMNS[:-1] + [
+        "gpu_s_per_1k",
+        "protocol",
+        *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall")),
+        "path",
+    ]
     return pd.DataFrame(rows, columns=columns)
