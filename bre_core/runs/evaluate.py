@@ -244,9 +244,9 @@ def _generator(loaded):
         from bre_core.models.vllm_engine import generate_encoded
 
         return generate_encoded
-    from bre_core.models.generation import generate_encoded
+    import bre_core.models  # looked up at call time, so that a test can stand in for it
 
-    return generate_encoded
+    return bre_core.models.generate_encoded
 
 
 def finished_run(folder: Path, identity: dict) -> Run | None:
