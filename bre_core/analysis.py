@@ -10,7 +10,7 @@ import pandas as pd
 from bre_core.errors import BreError
 from bre_core.runs import Run, same_documents, shared_protocol
 from bre_core.scoring import paired_bootstrap
-from bre_core.settings import parse_setting
+from bre_core.settings import PEFT_METHODS, parse_setting
 from bre_core.tasks import PROTOCOLS
 
 # One row per model, dataset, split and setting; the seeds of a setting are summarised, never mixed across splits.
@@ -18,12 +18,12 @@ GROUP = ["model", "domain", "ift", "dataset", "split", "setting"]
 LEADERBOARD_COLUMNS = GROUP + ["micro_f1", "micro_f1_sd", "macro_f1", "macro_f1_sd", "seeds", "micro", "macro"]
 # micro-F1 under each protocol, side by side, over the runs scored with it
 LEADERBOARD_COLUMNS += [c.format(name) for name in PROTOCOLS for c in ("micro_f1_{}", "micro_f1_{}_sd", "micro_{}")]
-LEADERBOARD_COLUMNS += ["recall_above_1", "parse_failures", "documents"]
+LEADERBOARD_COLUMNS += ["recall_above_1", "parse_failures", "documents", "gpu_s_per_1k"]
 # Beside the protocol's score: mean hallucination rate and relaxed F1 over the runs that record them.
 LEADERBOARD_COLUMNS += ["hallucination_rate", "relaxed_f1", "hallucination", "relaxed"]
 DIFFERENCE_COLUMNS = ["pair", "a", "b", "dataset", "split", "setting", "seed", "a_f1", "b_f1", "difference"]
 DIFFERENCE_COLUMNS += ["low", "high", "documents", "protocol"]
-CURVE_COLUMNS = ["model", "domain", "ift", "dataset", "split", "setting", "k", "micro_f1", "sd", "seeds"]
+CURVE_COLUMNS = ["model", "domain", "ift", "dataset", "split", "setting", "k", "micro_f1", "sd", "seeds", "method"]
 CLASS_COLUMNS = GROUP + ["seed", "label", "precision", "recall", "f1", "tp", "fp", "fn", "support"]
 
 
@@ -38,11 +38,34 @@ def setting_order(setting) -> float:
         return 0.0
     if setting == "full":
         return math.inf
+    if setting.startswith("icl-k") and setting[5:].isdigit():  # in-context demonstrations: its own curve
+        return float(setting[5:])
     try:
         plan = parse_setting(setting)
     except BreError:
         return math.nan
     return math.inf if plan.k is None else float(plan.k)
+
+
+def setting_method(setting) -> str:
+    """How a setting's k is used: 'finetuning' (the study), 'lora' / 'qlora' (adapters), 'in-context' (icl-kN
+    demonstrations) or 'zero-shot' (the start of every curve).
+
+    >>> [setting_method(s) for s in ("k16", "lora-k64", "icl-k4", "zero-shot")]
+    ['finetuning', 'lora', 'in-context', 'zero-shot']
+    """
+    setting = str(setting)
+    if setting == "zero-shot":
+        return "zero-shot"
+    if setting.startswith("icl-"):
+        return "in-context"
+    return next((method for method in PEFT_METHODS if setting.startswith(f"{method}-")), "finetuning")
+
+
+def question_pairs(pairs: dict, question: str) -> list[tuple[str, str]]:
+    """The pairs of a question: its own group, then the groups that extend it (`llm_rq1` extends `rq1`)."""
+    groups = [question] + sorted(name for name in pairs if name.endswith(f"_{question}"))
+    return [tuple(pair) for group in groups for pair in pairs.get(group, [])]
 
 
 def setting_rank(setting) -> float:
@@ -143,6 +166,7 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
         recall_above_1=("_above", "sum"),
         parse_failures=("parse_failures", "mean"),
         documents=("documents", "max"),
+        gpu_s_per_1k=("gpu_s_per_1k", "mean"),
         hallucination_rate=("hallucination_rate", "mean"),
         relaxed_f1=("relaxed_f1", "mean"),
     ).reset_index()
@@ -249,7 +273,8 @@ def few_shot_curve(table: pd.DataFrame) -> pd.DataFrame:
         .agg(micro_f1=("micro_f1", "mean"), sd=("micro_f1", "std"), seeds=("micro_f1", "size"))
         .reset_index()
     )
-    curve = curve.sort_values(["dataset", "split", "model", "k"])
+    curve["method"] = curve.setting.map(setting_method)
+    curve = curve.sort_values(["dataset", "split", "model", "method", "k"])
     return curve[CURVE_COLUMNS].reset_index(drop=True)
 
 

@@ -92,6 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     evaluate.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
+    evaluate.add_argument(
+        "--setting",
+        default="zero-shot",
+        help="zero-shot (default) or icl-kN: N demonstrations from the training split before each passage",
+    )
+    evaluate.add_argument(
+        "--demonstration-seed", type=int, default=0, help="seed drawing the icl-kN demonstrations (default 0)"
+    )
+    evaluate.add_argument(
+        "--engine", choices=("hf", "vllm"), default="hf", help="hf (transformers, default) or vllm (CUDA, optional)"
+    )
     evaluate.set_defaults(handler=handlers.evaluate)
 
     finetune = commands.add_parser("finetune", help="finetune a model with the study's protocol, then test it")
@@ -119,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--eval-from-epoch", type=int, default=10, help="validate each epoch after this one (full)")
     finetune.add_argument("--deepspeed", default=None, help="DeepSpeed config, e.g. configs/deepspeed_zero3.json")
     finetune.add_argument("--device", default=None, help="cpu, cuda ... (default: as accelerate decides)")
+    finetune.add_argument(
+        "--peft", choices=("lora",), default=None, help="train LoRA adapters instead of every weight (peft)"
+    )
+    finetune.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default 16)")
+    finetune.add_argument("--lora-alpha", type=int, default=32, help="LoRA scaling alpha (default 32)")
+    finetune.add_argument("--lora-dropout", type=float, default=0.05, help="LoRA dropout (default 0.05)")
+    finetune.add_argument(
+        "--target-modules", default=None, help="comma-separated module names to adapt (default: peft's for the model)"
+    )
+    finetune.add_argument(
+        "--quantize", choices=("4bit",), default=None, help="QLoRA: a 4-bit base model (bitsandbytes, CUDA only)"
+    )
     finetune.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
     finetune.set_defaults(handler=handlers.finetune)
 

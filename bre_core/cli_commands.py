@@ -134,8 +134,14 @@ def evaluate(args) -> int:
         limit=args.limit,
         split_seed=args.split_seed,
         device=args.device,
+        setting=args.setting,
+        demonstration_seed=args.demonstration_seed,
+        engine=args.engine,
     )
     print(f"{run.path}: {run.metrics['documents']} documents")
+    prompt = run.manifest.get("prompt") or {}
+    if prompt.get("shortened"):
+        print(f"  {len(prompt['shortened'])} prompts shortened to fit the context (manifest.json: prompt.shortened)")
     _print_scores(run)
     return 0
 
@@ -200,7 +206,12 @@ def finetune(args) -> int:
     spec = _model_spec(args)
 
     from bre_core.finetune import finetune
-    from bre_core.settings import TrainingSettings
+    from bre_core.settings import LoraSettings, TrainingSettings
+
+    peft = None
+    if args.peft or args.quantize:
+        modules = tuple(m.strip() for m in args.target_modules.split(",") if m.strip()) if args.target_modules else None
+        peft = LoraSettings(args.lora_r, args.lora_alpha, args.lora_dropout, modules, args.quantize)
 
     training = TrainingSettings(
         setting=args.setting,
@@ -214,6 +225,7 @@ def finetune(args) -> int:
         eval_from_epoch=args.eval_from_epoch,
         deepspeed=args.deepspeed,
         targets=args.targets,
+        peft=peft,
     )
     run = finetune(
         spec, args.dataset, args.out, training, data_dir=args.data_dir, split_seed=args.split_seed, device=args.device
@@ -264,7 +276,9 @@ def _grid_dry_run(runs, spec: str) -> int:
     status = Counter(counts.statuses)
     print(f"{spec}: {len(runs)} runs in {', '.join(counts.folders)}")
     print(f"finetuning runs: {sum(counts.finetune_by_setting.values())}" + (f" ({by_setting})" if by_setting else ""))
-    print(f"evaluation runs: {counts.evaluations}")
+    by_prompt = ", ".join(f"{setting} {n}" for setting, n in counts.evaluate_by_setting.items())
+    in_context = set(counts.evaluate_by_setting) - {"zero-shot"}  # a zero-shot-only grid reads as it always did
+    print(f"evaluation runs: {counts.evaluations}" + (f" ({by_prompt})" if in_context else ""))
     print(f"done {status['done']}, partial {status['partial']}, pending {status['pending']}")
     return 0
 

@@ -169,6 +169,9 @@ def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *, a
     for spec in models_file.models:
         if spec.path is not None and Path(spec.path).resolve() == folder:
             return spec
+    adapter = _adapter_spec(folder)
+    if adapter is not None:
+        return adapter
     config_file = folder / "config.json"
     try:
         config = json.loads(config_file.read_text(encoding="utf-8"))
@@ -183,6 +186,17 @@ def resolve_model(name_or_path: str, models_file: ModelsFile | None = None, *, a
     return ModelSpec(
         name=str(folder), path=str(folder), architecture=architecture, family=str(config.get("model_type") or "unknown")
     )
+
+
+def _adapter_spec(folder: Path) -> ModelSpec | None:
+    """A LoRA adapter folder written by `finetune --peft` is its base model adapted: the base's architecture, family
+    and study metadata (bre_adapter.json, bre_core/models/adapters.py); None for any other folder."""
+    try:
+        base = json.loads((folder / "bre_adapter.json").read_text(encoding="utf-8"))["base"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    inherited = {key: base.get(key) for key in ("architecture", "family", "params", "domain", "ift")}
+    return ModelSpec(name=str(folder), path=str(folder), **inherited)
 
 
 def _describe(error: dict) -> str:

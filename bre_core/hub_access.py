@@ -70,10 +70,19 @@ def hub_refusal(name: str, hub_id: str, revision: str | None, error: BaseExcepti
     where = endpoint()
     token = "the token in use (HF_TOKEN or `hf auth login`)" if _has_token() else "no token (HF_TOKEN is not set)"
     if isinstance(cause, errors.GatedRepoError):  # before RepositoryNotFoundError: it is one
+        how = (
+            f"Ask for access at {where}/{hub_id} (logged in), then set HF_TOKEN to a token of that account, or run "
+            f"`hf auth login`."
+        )
+        if not _has_token():
+            how = (
+                f"To get access: 1) log in at {where} and accept the model's licence on {where}/{hub_id} (the owner "
+                f"may take a while to grant it); 2) create a token with read access at {where}/settings/tokens; "
+                f"3) set HF_TOKEN to it (`export HF_TOKEN=hf_...`) or run `hf auth login`, then run this again."
+            )
         return (
             f"Model '{name}' ({hub_id}) is a gated repository on the Hugging Face hub ({where}), and {token} gives "
-            f"no access to it. Ask for access at {where}/{hub_id} (logged in), then set HF_TOKEN to a token of that "
-            f"account, or run `hf auth login`."
+            f"no access to it. {how}"
         )
     if isinstance(cause, errors.RevisionNotFoundError):
         return (

@@ -26,6 +26,25 @@ class DecodingSettings:
 
 
 @dataclass(frozen=True)
+class LoraSettings:
+    """Parameter-efficient finetuning with LoRA adapters (peft); `quantize="4bit"` trains on a 4-bit base (QLoRA).
+
+    `target_modules` None lets peft choose the attention projections it knows for the model's architecture.
+    """
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] | None = None
+    quantize: str | None = None  # None or "4bit"
+
+    @property
+    def method(self) -> str:
+        """The prefix of the run's setting name: lora, or qlora on a 4-bit base."""
+        return "qlora" if self.quantize else "lora"
+
+
+@dataclass(frozen=True)
 class TrainingSettings:
     """The study's finetuning protocol (PAPER.md, "Training protocol"); every value can be overridden.
 
@@ -46,6 +65,7 @@ class TrainingSettings:
     eval_from_epoch: int = 10
     deepspeed: str | None = None
     targets: str = "study"
+    peft: LoraSettings | None = None  # None: every weight is trained (the study)
 
     def seed_for(self, few_shot: bool) -> int:
         return self.seed if self.seed is not None else (FEW_SHOT_SEEDS[0] if few_shot else FULL_DATA_SEED)
@@ -54,24 +74,33 @@ class TrainingSettings:
         return asdict(self)
 
 
+PEFT_METHODS = ("lora", "qlora")  # prefixes of a finetuning setting trained with adapters: lora-k16, qlora-full
+
+
 @dataclass(frozen=True)
 class Setting:
-    name: str  # "full" or "k16", "k64", ...
+    name: str  # "full" or "k16", "k64", ...; "lora-full", "lora-k16" ... when trained with adapters
     k: int | None  # training documents for few-shot; None for full data
+    peft: str | None = None  # None (every weight trained), "lora" or "qlora"
 
     @property
     def few_shot(self) -> bool:
         return self.k is not None
 
+    @property
+    def data(self) -> str:
+        """The training data part of the name: full or kN."""
+        return "full" if self.k is None else f"k{self.k}"
+
 
 def parse_setting(name: str) -> Setting:
-    """`full`, or `k<N>` (few-shot on N training documents, the study's k16 and k64)."""
-    if name == "full":
-        return Setting("full", None)
-    match = re.fullmatch(r"k([1-9][0-9]*)", name or "")
+    """`full`, or `k<N>` (few-shot on N training documents, the study's k16 and k64), optionally prefixed by a
+    PEFT method (`lora-k16`, `qlora-full`: the same data, trained with LoRA adapters)."""
+    match = re.fullmatch(r"(?:(lora|qlora)-)?(full|k([1-9][0-9]*))", name or "")
     if not match:
         raise BreError(
             f"Unknown setting '{name}'. Use full (all training documents) or kN for few-shot on N "
-            f"documents: the study's are k16 and k64."
+            f"documents: the study's are k16 and k64 (lora-full, lora-k16 ...: the same with LoRA adapters)."
         )
-    return Setting(name, int(match.group(1)))
+    peft, _, k = match.groups()
+    return Setting(name, int(k) if k else None, peft)

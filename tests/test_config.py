@@ -33,7 +33,7 @@ def line_of(text: str, needle: str) -> int:
 
 def test_shipped_models_file_loads_with_its_metadata():
     models = load_models_file()
-    assert len(models.models) == 19
+    assert len(models.models) == 19 + 6  # the study's, and the 7-8B LLM pairs (llm_rq1)
     flan = models.get("flan-t5-base")
     assert (flan.hub_id, flan.path, flan.architecture, flan.params, flan.domain, flan.ift, flan.family) == (
         "google/flan-t5-base",

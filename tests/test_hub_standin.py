@@ -503,6 +503,7 @@ def test_a_gated_repository_is_refused_without_a_token_and_loads_with_one(hub, t
     message = str(refused.value)
     assert "gated" in message and GATED in message and "HF_TOKEN" in message
     assert f"{hub.url}/{GATED}" in message  # where to ask for access
+    assert f"{hub.url}/settings/tokens" in message and "accept the model's licence" in message  # how, step by step
     point_at(monkeypatch, hub.url, tmp_path / "invalid", token="hf_notAToken")
     with pytest.raises(ModelUnavailableError) as invalid:
         load_model(spec, device="cpu")

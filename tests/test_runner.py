@@ -73,7 +73,7 @@ def test_evaluate_writes_a_run_that_rescoring_reproduces(t5, fixture_data, tmp_p
 
 def test_complete_run_is_not_recomputed(t5, fixture_data, tmp_path, monkeypatch):
     first = run_eval(t5, tmp_path, fixture_data)
-    monkeypatch.setattr(bre_core.models, "generate", lambda *a, **k: pytest.fail("recomputed a complete run"))
+    monkeypatch.setattr(bre_core.models, "generate_encoded", lambda *a, **k: pytest.fail("recomputed a complete run"))
     again = run_eval(t5, tmp_path, fixture_data)
     assert again.predictions == first.predictions
     with pytest.raises(RunError, match="complete run with other settings"):
@@ -83,16 +83,16 @@ def test_complete_run_is_not_recomputed(t5, fixture_data, tmp_path, monkeypatch)
 def test_interrupted_run_resumes_without_recomputing(t5, tmp_path, shared_data, monkeypatch):
     options = {"data_dir": shared_data, "limit": 10, "decoding": DecodingSettings(8), "progress": False}
     reference = evaluate(t5, "dce", "test", tmp_path / "reference", **options)
-    real_generate = bre_core.models.generate
-    calls: list[list[str]] = []  # the sources of each generate call
+    real_generate = bre_core.models.generate_encoded
+    calls: list[list[tuple]] = []  # the prompts (token ids) of each generate call
 
-    def recorded(loaded, sources, *args, **kwargs):
+    def recorded(loaded, prompts, *args, **kwargs):
         if interrupt_after is not None and len(calls) == interrupt_after:
             raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-run
-        calls.append(list(sources))
-        return real_generate(loaded, sources, *args, **kwargs)
+        calls.append([tuple(ids) for ids in prompts])
+        return real_generate(loaded, prompts, *args, **kwargs)
 
-    monkeypatch.setattr(bre_core.models, "generate", recorded)
+    monkeypatch.setattr(bre_core.models, "generate_encoded", recorded)
     interrupt_after = 1  # the first chunk of 4 is done, the second is interrupted
     with pytest.raises(KeyboardInterrupt):
         evaluate(t5, "dce", "test", tmp_path / "runs", chunk_size=4, **options)

@@ -40,7 +40,18 @@ def _check_setting(value: str) -> str:
     return value
 
 
+def _check_prompt_setting(value: str) -> str:
+    from bre_core.tasks.prompting import parse_prompt_setting
+
+    try:
+        parse_prompt_setting(value)
+    except BreError:
+        raise ValueError(f"unknown setting '{value}': zero-shot or icl-k<N> with N >= 1 (icl-k4)") from None
+    return value
+
+
 SettingName = Annotated[StrictStr, AfterValidator(_check_setting)]
+PromptSettingName = Annotated[StrictStr, AfterValidator(_check_prompt_setting)]
 Epochs = Annotated[float, Field(strict=True, gt=0)]
 Seed = Annotated[int, Field(strict=True, ge=0)]
 
@@ -103,6 +114,7 @@ class EvaluateBlock(BaseModel):
     models: ModelSelection
     datasets: _list_of(StrictStr)
     split: Literal["train", "validation", "test"] = "test"
+    settings: _list_of(PromptSettingName) = ["zero-shot"]  # icl-kN: N demonstrations from the training split
 
 
 class ExperimentFile(BaseModel):

@@ -9,12 +9,13 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bre_core.errors import BreError
 from bre_core.experiments.spec import PlannedRun, load_experiment
 from bre_core.runs import is_complete
+from bre_core.settings import parse_setting
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,24 @@ class GridCounts:
     finetune_by_setting: dict[str, int]  # full first, then k ascending
     evaluations: int
     folders: tuple[str, ...]
+    evaluate_by_setting: dict[str, int] = field(default_factory=dict)  # zero-shot first, then icl-kN
 
 
 def grid_counts(runs: list[PlannedRun]) -> GridCounts:
     finetune = Counter(run.setting for run in runs if run.kind == "finetune")
+    evaluations = Counter(run.setting for run in runs if run.kind == "evaluate")
     return GridCounts(
         statuses=tuple(run.status() for run in runs),
         finetune_by_setting={setting: finetune[setting] for setting in sorted(finetune, key=_setting_order)},
-        evaluations=sum(1 for run in runs if run.kind == "evaluate"),
+        evaluations=sum(evaluations.values()),
+        evaluate_by_setting=dict(sorted(evaluations.items(), key=lambda item: (item[0] != "zero-shot", item[0]))),
         folders=tuple(sorted({str(run.folder.parent) for run in runs})),
     )
 
 
-def _setting_order(setting: str) -> tuple[int, int]:
-    return (0, 0) if setting == "full" else (1, int(setting[1:]))
+def _setting_order(setting: str) -> tuple:
+    plan = parse_setting(setting)
+    return (plan.peft or "", 0 if plan.k is None else 1, plan.k or 0)
 
 
 @dataclass(frozen=True)

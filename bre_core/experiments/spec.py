@@ -20,7 +20,7 @@ from bre_core.datasets.integrity import TRAIN_DOCUMENTS
 from bre_core.errors import UnknownNameError
 from bre_core.experiments.file_schema import TAGS, ExperimentFile, ModelFilter, describe
 from bre_core.runs import is_complete, run_name
-from bre_core.settings import FEW_SHOT_SEEDS, FULL_DATA_SEED
+from bre_core.settings import FEW_SHOT_SEEDS, FULL_DATA_SEED, parse_setting
 from bre_core.yaml_errors import ConfigError, check_duplicate_keys, config_error, read_yaml, validate
 
 PAPER_FILE = Path(__file__).resolve().parents[2] / "experiments" / "paper.yaml"
@@ -119,12 +119,17 @@ class Experiment:
         planned = []
         for run in self.runs:
             if run.kind == "finetune":
-                argv = ["finetune", "--model", run.model, "--dataset", run.dataset, "--setting", run.setting]
+                plan = parse_setting(run.setting)  # lora-k64: the k64 data, trained with adapters
+                argv = ["finetune", "--model", run.model, "--dataset", run.dataset, "--setting", plan.data]
+                argv += (
+                    ["--peft", "lora"] + (["--quantize", "4bit"] if plan.peft == "qlora" else []) if plan.peft else []
+                )
                 argv += ["--seed", str(run.seed)]
                 if run.epochs is not None:
                     argv += ["--epochs", format_number(run.epochs)]
             else:
                 argv = ["evaluate", "--model", run.model, "--dataset", run.dataset, "--split", run.split]
+                argv += ["--setting", run.setting] if run.setting != "zero-shot" else []
             argv += ["--out", out]
             if data_dir is not None:
                 argv += ["--data-dir", str(data_dir)]
@@ -200,7 +205,8 @@ def _expand(spec: ExperimentFile, models_file: ModelsFile, problems: list) -> li
                 for seed in (block.seeds or [FULL_DATA_SEED if setting == "full" else FEW_SHOT_SEEDS[0]])
             ]
             for setting in block.settings:
-                too_large = [d for d in datasets if setting != "full" and int(setting[1:]) > TRAIN_DOCUMENTS[d]]
+                k = parse_setting(setting).k
+                too_large = [d for d in datasets if k is not None and k > TRAIN_DOCUMENTS[d]]
                 if too_large:
                     sizes = ", ".join(f"{d} {TRAIN_DOCUMENTS[d]}" for d in too_large)
                     problems.append(
@@ -221,9 +227,10 @@ def _expand(spec: ExperimentFile, models_file: ModelsFile, problems: list) -> li
             ]
         else:
             new = [
-                _Run("evaluate", model, dataset, "zero-shot", None, None, block.split, loc)
+                _Run("evaluate", model, dataset, setting, None, None, block.split, loc)
                 for model in models
                 for dataset in datasets
+                for setting in block.settings
             ]
         for run in new:
             if run.name in seen:

@@ -25,8 +25,13 @@ def save_checkpoint(model, tokenizer, folder: Path, info: dict) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        model.save_pretrained(staging)
+        model.save_pretrained(staging)  # a peft model saves its adapter only
         tokenizer.save_pretrained(staging)
+        if "adapter_base" in info:
+            from bre_core.config import ModelSpec
+            from bre_core.models.adapters import write_adapter_info
+
+            write_adapter_info(staging, ModelSpec(**info["adapter_base"]), info.get("peft") or {})
         (staging / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         old = folder.with_name(f".{folder.name}.old")
         if folder.exists():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 
 from bre_core.errors import BreError
+from bre_core.models.prompts import chat_training_ids
 from bre_core.schema import Document
 from bre_core.settings import SEQ2SEQ_MAX_TOKENS
 from bre_core.tasks import Task
+from bre_core.tasks.prompting import seeded_first
 
 IGNORE = -100  # label positions the loss skips
 
@@ -17,9 +18,7 @@ def few_shot_sample(documents: Sequence[Document], k: int, seed: int) -> list[Do
     """The first k training documents after a shuffle with data seed `seed` (the study's few-shot protocol)."""
     if k > len(documents):
         raise BreError(f"k={k} is larger than the training set ({len(documents)} documents); choose a smaller k.")
-    shuffled = list(documents)
-    random.Random(seed).shuffle(shuffled)
-    return shuffled[:k]
+    return seeded_first(documents, k, seed)
 
 
 def encode(tokenizer, task: Task, document: Document, seq2seq: bool, max_tokens: int | None) -> dict:
@@ -34,9 +33,13 @@ def encode(tokenizer, task: Task, document: Document, seq2seq: bool, max_tokens:
         input_ids = tokenizer(source, truncation=True, max_length=SEQ2SEQ_MAX_TOKENS)["input_ids"]
         labels = tokenizer(text_target=target, truncation=True, max_length=SEQ2SEQ_MAX_TOKENS)["input_ids"]
         return {"input_ids": input_ids, "labels": labels, "length": len(input_ids)}
-    # The prompt is tokenised exactly as generation tokenises it, so that training and inference agree.
-    prompt = tokenizer(source, add_special_tokens=True)["input_ids"]
-    answer = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    # The prompt is tokenised exactly as generation tokenises it, so that training and inference agree: in the
+    # tokenizer's chat template when it has one (the answer then ends with the template's end of turn).
+    if getattr(tokenizer, "chat_template", None):
+        prompt, answer = chat_training_ids(tokenizer, source, target)
+    else:
+        prompt = tokenizer(source, add_special_tokens=True)["input_ids"]
+        answer = tokenizer(target, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     if max_tokens is not None and len(prompt) + len(answer) > max_tokens:
         # Keep the whole answer when it fits: it is what the loss is on; cut the passage instead.
         prompt = prompt[: max(1, max_tokens - len(answer))]

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
@@ -13,10 +14,11 @@ from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError
 from bre_core.finetune.checkpoints import read_marker
 from bre_core.finetune.data import few_shot_sample
+from bre_core.finetune.peft_setup import check_quantization, peft_record
 from bre_core.finetune.train import CURVE, train_model
 from bre_core.finetune.validation import read_curve
 from bre_core.runs import Run, documents_hash, finished_run, run_documents, run_name
-from bre_core.settings import DecodingSettings, TrainingSettings, parse_setting
+from bre_core.settings import DecodingSettings, LoraSettings, TrainingSettings, parse_setting
 from bre_core.tasks import HEADLINE, get_task
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,10 @@ def finetune(
     from bre_core.models import default_max_new_tokens
 
     plan = parse_setting(training.setting)
+    if plan.peft and training.peft is None:  # a setting named lora-kN / qlora-kN asks for adapters itself
+        training = replace(training, peft=LoraSettings(quantize="4bit" if plan.peft == "qlora" else None))
+    if training.peft is not None:
+        plan = parse_setting(f"{training.peft.method}-{plan.data}")
     spec = model if isinstance(model, ModelSpec) else resolve_model(model, models_file)
     seed = training.seed_for(plan.few_shot)
     task = get_task(dataset, HEADLINE, training.targets)
@@ -74,6 +80,8 @@ def finetune(
         "train_documents": len(train),
         "train_hash": hashlib.sha256("\n".join(d.id for d in train).encode()).hexdigest(),
     }
+    if training.peft is not None:  # runs without adapters keep the identity they had before PEFT existed
+        recorded["peft"] = peft_record(training.peft)
     identity = {
         "model": spec.model_dump(),
         "dataset": dataset,
@@ -94,6 +102,7 @@ def finetune(
 
     checkpoint = folder / "checkpoint"
     if not (read_marker(checkpoint) or {}).get("training_complete"):
+        check_quantization(training.peft, device)  # everything before the GPU requirement has run
         main = train_model(
             spec,
             task,
@@ -144,6 +153,8 @@ def _study_epochs(spec: ModelSpec, plan) -> float:
     from bre_core.experiments import study_epochs
 
     epochs = study_epochs(Path(spec.name).name, plan.name)
+    if epochs is None and plan.peft:
+        epochs = study_epochs(Path(spec.name).name, plan.data)
     if epochs is None and not plan.few_shot:
         return FULL_DATA_EPOCHS
     if epochs is None:

@@ -52,8 +52,20 @@ def train_model(
     from bre_core.models.loading import LoadedModel
 
     use_cpu = device == "cpu" or not torch.cuda.is_available()
-    loaded = load_model(spec, device="cpu", dtype=torch.float32)  # fp32 master weights; the Trainer places them
+    peft = training.peft
+    if peft is not None and peft.quantize:
+        from bre_core.finetune.peft_setup import load_quantized
+
+        loaded = load_quantized(spec)  # 4-bit base on the GPU (check_quantization ran before)
+    elif peft is not None and not use_cpu:
+        loaded = load_model(spec)  # a frozen base needs no fp32 master weights: bf16 on the GPU
+    else:
+        loaded = load_model(spec, device="cpu", dtype=torch.float32)  # fp32 master weights; the Trainer places them
     seq2seq = loaded.is_seq2seq
+    if peft is not None:
+        from bre_core.finetune.peft_setup import add_lora
+
+        loaded.model = add_lora(loaded.model, peft, seq2seq, training.gradient_checkpointing)
     examples = [encode(loaded.tokenizer, task, d, seq2seq, None if seq2seq else context_length(loaded)) for d in train]
     micro_batch, accumulation = batch_plan(training.effective_batch, training.micro_batch, use_cpu)
     bf16 = not use_cpu and torch.cuda.is_bf16_supported()
@@ -72,6 +84,10 @@ def train_model(
         deepspeed=training.deepspeed,
     )
     info = {"model": spec.name, "setting": identity["setting"], "seed": seed}
+    if peft is not None:  # an adapter folder names its base model (id and revision), so that it loads alone
+        from bre_core.finetune.peft_setup import peft_record
+
+        info |= {"adapter_base": spec.model_dump(), "peft": peft_record(peft)}
     checkpoint = folder / "checkpoint"
     callback_list = list(callbacks)
     max_new_tokens = decoding.max_new_tokens or default_max_new_tokens(spec)

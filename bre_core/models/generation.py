@@ -27,7 +27,8 @@ class Generation:
     input_tokens: int  # source tokens after truncation
     output_tokens: int  # generated tokens, up to and including the first end-of-sequence token
     seconds: float  # the batch's wall time divided among its members
-    stopped: str = "end"  # why generation stopped: "end" (end-of-sequence), "tokens" (the budget) or "time"
+    # why generation stopped: "end" (end-of-sequence), "tokens" (the budget), "time", or "stop" (a stop string)
+    stopped: str = "end"
 
 
 def default_max_new_tokens(spec: ModelSpec) -> int:
@@ -109,15 +110,34 @@ def generate(
     out-of-memory error the batch size halves and the batch is tried again. One exception to batch independence: a
     decoder-only output that runs into the end of the context stops where the batch's longest prompt leaves no room.
     """
+    if not sources:
+        return []
+    encoded = _encode(loaded, list(sources), source_token_limit(loaded, max_new_tokens), refuse_long)
+    return generate_encoded(loaded, encoded, max_new_tokens, batch_size, progress, max_seconds=max_seconds)
+
+
+def generate_encoded(
+    loaded: LoadedModel,
+    encoded: Sequence[list[int]],
+    max_new_tokens: int,
+    batch_size: int = CPU_BATCH,
+    progress: bool = False,
+    *,
+    max_seconds: float | None = None,
+    stop_strings: Sequence[str] = (),
+) -> list[Generation]:
+    """`generate` for prompts already as token ids (models/prompts.py fits them to the context).
+
+    An output is cut before the first of `stop_strings` it holds (`stopped == "stop"`); generation stops there too.
+    """
     from tqdm.auto import tqdm
 
     if max_new_tokens < 1 or batch_size < 1:
         raise ValueError(f"max_new_tokens and batch_size must be positive, got {max_new_tokens} and {batch_size}")
-    if not sources:
+    if not encoded:
         return []
     neutralize_generation_config(loaded)  # in case the model's config was changed after loading
-    limit = source_token_limit(loaded, max_new_tokens)
-    encoded = _encode(loaded, list(sources), limit, refuse_long)
+    encoded = [list(ids) for ids in encoded]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     results: list[Generation | None] = [None] * len(encoded)
     start = 0
@@ -125,7 +145,9 @@ def generate(
         while start < len(order):
             batch = order[start : start + batch_size]
             try:
-                outputs = _generate_batch(loaded, [encoded[i] for i in batch], max_new_tokens, max_seconds)
+                outputs = _generate_batch(
+                    loaded, [encoded[i] for i in batch], max_new_tokens, max_seconds, stop_strings
+                )
             except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
                 if not _out_of_memory(exc):
                     raise
@@ -170,7 +192,11 @@ def _encode(loaded: LoadedModel, sources: list[str], limit: int, refuse_long: bo
 
 
 def _generate_batch(
-    loaded: LoadedModel, batch: list[list[int]], max_new_tokens: int, max_seconds: float | None = None
+    loaded: LoadedModel,
+    batch: list[list[int]],
+    max_new_tokens: int,
+    max_seconds: float | None = None,
+    stop_strings: Sequence[str] = (),
 ) -> list[Generation]:
     started = time.perf_counter()
     # The tokenizer pads on the side loading set: left for decoder-only models, right for encoder-decoders.
@@ -182,11 +208,17 @@ def _generate_batch(
     if context is not None:
         budget = max(1, min(max_new_tokens, context - width))  # never past the last position the model has
     device = loaded.model.device
+    config = greedy_config(loaded, budget, max_seconds)
+    stopping = {}
+    if stop_strings:
+        config.stop_strings = list(stop_strings)
+        stopping = {"tokenizer": loaded.tokenizer}  # transformers reads the stop strings' tokens with it
     with torch.inference_mode():
         output = loaded.model.generate(
             input_ids=input_ids.to(device),
             attention_mask=attention_mask.to(device),
-            generation_config=greedy_config(loaded, budget, max_seconds),
+            generation_config=config,
+            **stopping,
         )
     elapsed = time.perf_counter() - started
     # Encoder-decoders start with the decoder start token; decoder-only outputs start with the prompt.
@@ -201,5 +233,16 @@ def _generate_batch(
         length = end or len(row)
         stopped = "end" if end else "time" if out_of_time and length < budget else "tokens"
         text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)
+        text, length, stopped = _cut_at_stop(loaded.tokenizer, text, length, stopped, stop_strings)
         generations.append(Generation(text, len(ids), length, seconds, stopped))
     return generations
+
+
+def _cut_at_stop(tokenizer, text: str, length: int, stopped: str, stop_strings: Sequence[str]):
+    """The text before its first stop string; output tokens counted up to and including the stop."""
+    cuts = [text.find(stop) for stop in stop_strings if stop in text]
+    if not cuts:
+        return text, length, stopped
+    kept = text[: min(cuts)]
+    used = len(tokenizer(kept, add_special_tokens=False)["input_ids"]) + 1
+    return kept, min(length, used), "stop"

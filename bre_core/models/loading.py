@@ -39,6 +39,9 @@ class LoadedModel:
     dtype: torch.dtype
     # The checkpoint's own generation_config.json, kept for the record; generation never uses it.
     checkpoint_generation_config: Any = field(default=None, repr=False)
+    # Tokens that end an answer besides end-of-sequence: a chat template's end of turn (models/prompts.py).
+    end_of_turn_ids: tuple[int, ...] = ()
+    engine: str = "hf"
 
     @property
     def is_seq2seq(self) -> bool:
@@ -62,6 +65,10 @@ class LoadedModel:
                 ids[key] = value
         if self.tokenizer.pad_token_id is not None:
             ids["pad_token_id"] = self.tokenizer.pad_token_id
+        if self.end_of_turn_ids:
+            eos = ids.get("eos_token_id")
+            eos = list(eos) if isinstance(eos, (list, tuple)) else [] if eos is None else [eos]
+            ids["eos_token_id"] = eos + [i for i in self.end_of_turn_ids if i not in eos]
         if not self.is_seq2seq:
             ids.pop("decoder_start_token_id", None)
         return ids
@@ -89,30 +96,45 @@ def load_model(
     """Load `spec` for greedy generation. Raises ModelUnavailableError within seconds when its files cannot be had."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    from bre_core.models.adapters import adapter_base, is_adapter_folder, merge_adapter
+    from bre_core.models.prompts import end_of_turn_ids
+
     device = torch.device(device) if device is not None else default_device()
     dtype = dtype or choose_dtype(device, spec)
-    source, options, offline = _locate(spec)
+    adapter = spec.path if spec.path is not None and is_adapter_folder(spec.path) else None
+    weights = adapter_base(adapter) if adapter else spec  # an adapter folder: its base model's weights, then it
+    source, options, offline = _locate(weights)
     model_class = AutoModelForSeq2SeqLM if spec.architecture == "seq2seq" else AutoModelForCausalLM
     # transformers answers a repository with only pytorch_model.bin by starting a thread that asks the hub's
     # conversion Space to open a safetensors pull request on it, sending the user's token along: never wanted here.
     os.environ.setdefault("DISABLE_SAFETENSORS_CONVERSION", "1")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **options)
+        tokenizer = AutoTokenizer.from_pretrained(adapter or source, **({} if adapter else options))
         model = _load_weights(model_class, source, device, dtype, options)
     except OSError as exc:
-        refusal = hub_refusal(spec.name, spec.hub_id, spec.revision, exc) if spec.hub_id else None
+        refusal = hub_refusal(weights.name, weights.hub_id, weights.revision, exc) if weights.hub_id else None
         if refusal is not None:  # the hub answered: missing, gated, no such revision, a bad token
             raise ModelUnavailableError(refusal) from exc
         if offline is not None:
-            raise ModelUnavailableError(_unavailable(spec, offline, exc)) from exc
+            raise ModelUnavailableError(_unavailable(weights, offline, exc)) from exc
         raise ModelUnavailableError(f"Model '{spec.name}' could not be loaded from {source}: {exc}") from exc
+    if adapter:
+        model = merge_adapter(model, adapter)
     model.eval()
     if spec.architecture == "causal":
         # Left padding keeps every prompt's last token next to the first generated one.
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-    loaded = LoadedModel(model, tokenizer, spec, device, dtype, checkpoint_generation_config=model.generation_config)
+    loaded = LoadedModel(
+        model,
+        tokenizer,
+        spec,
+        device,
+        dtype,
+        checkpoint_generation_config=model.generation_config,
+        end_of_turn_ids=tuple(end_of_turn_ids(tokenizer)) if spec.architecture == "causal" else (),
+    )
     neutralize_generation_config(loaded)
     log.info("loaded %s (%s) on %s in %s: %.0f MB", spec.name, source, device, dtype, loaded.memory_bytes / 2**20)
     return loaded

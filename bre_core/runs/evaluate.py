@@ -5,19 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
-import subprocess
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bre_core import __version__
 from bre_core.beyond_exact import analyse_document, metrics_blocks
 from bre_core.config import ModelsFile, ModelSpec, resolve_model
 from bre_core.datasets import STUDY_SPLIT, load_documents, split_seed_used
 from bre_core.errors import BreError, RunError
 from bre_core.grounding import Passage
+from bre_core.runs.environment import environment
 from bre_core.runs.folder import (
     PENDING,
     append_partial,
@@ -34,6 +32,13 @@ from bre_core.schema import Document
 from bre_core.scoring import judge, score
 from bre_core.settings import DecodingSettings
 from bre_core.tasks import CORRECTED, HEADLINE, PROTOCOLS, Task, get_task
+from bre_core.tasks.prompting import (
+    DEFAULT_DEMONSTRATION_SEED,
+    ZERO_SHOT,
+    demonstrations_for,
+    draw_demonstrations,
+    parse_prompt_setting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,23 +70,35 @@ def evaluate(
     device=None,
     chunk_size: int | None = None,
     progress: bool = True,
+    setting: str = ZERO_SHOT,
+    demonstration_seed: int = DEFAULT_DEMONSTRATION_SEED,
+    engine: str = "hf",
 ) -> Run:
     """Generate, parse and score `model` on a split; write the run folder under `out` and return it.
 
+    `setting` is zero-shot, or icl-kN: N demonstrations drawn from the training split with `demonstration_seed`
+    before each passage (tasks/prompting.py). `engine` is hf (transformers) or vllm (models/vllm_engine.py).
     A complete run with the same settings is returned as it is. An interrupted one resumes: the documents
     it finished (predictions.partial.jsonl) are kept, the others generated.
     """
-    from bre_core.models import default_max_new_tokens, load_model
+    from bre_core.models import default_max_new_tokens
+    from bre_core.models.prompts import PromptPlan
 
+    prompting = parse_prompt_setting(setting, demonstration_seed)
     spec = model if isinstance(model, ModelSpec) else resolve_model(model, models_file)
+    load = _loader(spec, engine, loaded, device)  # an engine that cannot run here says so before any work
     task = get_task(dataset)
     documents = load_documents(dataset, split, data_dir, split_seed=split_seed)
     if limit is not None:
         if limit < 1:
             raise BreError(f"--limit must be at least 1, got {limit}")
         documents = documents[:limit]
+    shown = ()
+    if prompting.in_context:
+        train = load_documents(dataset, "train", data_dir, split_seed=split_seed)
+        shown = demonstrations_for(task, draw_demonstrations(train, prompting.k, prompting.seed))
     max_new_tokens = decoding.max_new_tokens or default_max_new_tokens(spec)
-    setting = "zero-shot" if limit is None else f"zero-shot-first{limit}"
+    setting = prompting.name if limit is None else f"{prompting.name}-first{limit}"
     folder = Path(out) / run_name(Path(spec.name).name, dataset, split, setting)
     identity = {
         "model": spec.model_dump(),
@@ -94,6 +111,10 @@ def evaluate(
         "max_new_tokens": max_new_tokens,
         "setting": setting,
     }
+    if prompting.in_context:  # zero-shot runs keep the identity they had before prompting settings existed
+        identity["demonstrations"] = {"seed": prompting.seed, "ids": [d.id for d in shown]}
+    if engine != "hf":
+        identity["engine"] = engine
     finished = finished_run(folder, identity)
     if finished is not None:
         return finished
@@ -102,12 +123,27 @@ def evaluate(
         identity,
         task,
         documents,
-        lambda: loaded or load_model(spec, device=device),
+        load,
         decoding=DecodingSettings(max_new_tokens, decoding.batch_size),
         chunk_size=chunk_size,
         progress=progress,
         description=f"{spec.name} on {dataset} {split}",
+        prompts=PromptPlan(task, prompting, shown),
     )
+
+
+def _loader(spec: ModelSpec, engine: str, loaded, device):
+    """How to load the model for `engine`; an engine that cannot run on this machine is a BreError at once."""
+    from bre_core.models import load_model
+
+    if engine == "vllm":
+        from bre_core.models import vllm_engine
+
+        vllm_engine.require(device)
+        return lambda: loaded or vllm_engine.load_vllm(spec)
+    if engine != "hf":
+        raise BreError(f"Unknown engine '{engine}'. Use hf (transformers, the default) or vllm.")
+    return lambda: loaded or load_model(spec, device=device)
 
 
 def run_documents(
@@ -123,6 +159,7 @@ def run_documents(
     description: str = "generating",
     extra_manifest: dict | None = None,
     extra_metrics: dict | None = None,
+    prompts=None,
 ) -> Run:
     """Generate for `documents` into the run folder `folder` (resuming what it holds), score, and finalise it.
 
@@ -132,8 +169,10 @@ def run_documents(
     """
     from tqdm.auto import tqdm
 
-    from bre_core.models import generate
+    from bre_core.models.generation import source_token_limit
+    from bre_core.models.prompts import PromptPlan
 
+    prompts = prompts or PromptPlan(task, parse_prompt_setting(ZERO_SHOT))
     started = time.perf_counter()
     loaded = load()
     load_seconds = time.perf_counter() - started
@@ -147,13 +186,16 @@ def run_documents(
         )
     batch_size, max_new_tokens = decoding.batch_for(loaded.device.type), decoding.max_new_tokens
     chunk_size = chunk_size or max(64, batch_size * 4)
+    generate = _generator(loaded)
+    limit = source_token_limit(loaded, max_new_tokens)
     generation_started = time.perf_counter()
     with tqdm(
         total=len(documents), initial=len(documents) - len(todo), disable=not progress, desc=description, unit="doc"
     ) as bar:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
-            generations = generate(loaded, [task.source(d) for d in chunk], max_new_tokens, batch_size)
+            encoded = prompts.render(loaded, chunk, limit)
+            generations = generate(loaded, encoded, max_new_tokens, batch_size, stop_strings=prompts.stop_strings())
             records = [prediction_record(task, d, g) for d, g in zip(chunk, generations)]
             append_partial(folder, records)  # durable before the next chunk: a kill loses one chunk at most
             done.update((r.id, r) for r in records)
@@ -166,8 +208,15 @@ def run_documents(
         **identity,
         **(extra_manifest or {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "decoding": {"strategy": "greedy", "num_beams": 1, "max_new_tokens": max_new_tokens, "batch_size": batch_size},
-        "environment": _environment(loaded),
+        "decoding": {
+            "strategy": "greedy",
+            "num_beams": 1,
+            "max_new_tokens": max_new_tokens,
+            "batch_size": batch_size,
+            "engine": loaded.engine,
+        },
+        "prompt": prompts.record(loaded),
+        "environment": environment(loaded),
         "timings": {
             "load_seconds": round(load_seconds, 3),
             "generation_seconds": round(generation_seconds, 3),
@@ -190,6 +239,17 @@ def run_documents(
         folder,
     )
     return read_run(folder)
+
+
+def _generator(loaded):
+    """The generate function of the engine `loaded` runs on (transformers, or vLLM)."""
+    if loaded.engine == "vllm":
+        from bre_core.models.vllm_engine import generate_encoded
+
+        return generate_encoded
+    import bre_core.models  # looked up at call time, so that a test can stand in for it
+
+    return bre_core.models.generate_encoded
 
 
 def finished_run(folder: Path, identity: dict) -> Run | None:
@@ -286,44 +346,13 @@ def analysis_metrics(task_name: str, documents: Sequence[Document], records: Seq
     return metrics_blocks(by_protocol)
 
 
-def _environment(loaded) -> dict:
-    import torch
-    import transformers
-
-    device = loaded.device
-    hardware = (
-        torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
-    )
-    return {
-        "bre": __version__,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "device": str(device),
-        "dtype": str(loaded.dtype).replace("torch.", ""),
-        "hardware": hardware,
-        "cpu_threads": torch.get_num_threads(),
-        "git_commit": _git_commit(),
-    }
-
-
-def _git_commit() -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).resolve().parent
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
 __all__ = [
     "analysis_metrics",
-    "record_analysis",
     "claim_folder",
     "documents_hash",
     "evaluate",
     "finished_run",
     "prediction_record",
+    "record_analysis",
     "run_documents",
 ]

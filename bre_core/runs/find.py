@@ -118,6 +118,17 @@ def _signature(folder: Path) -> tuple:
     return tuple(signature)
 
 
+def gpu_seconds_per_1k(manifest) -> float | None:
+    """Generation cost from a manifest: GPU-seconds (wall time x GPUs used) per 1,000 documents generated; None for a
+    run on a CPU or without timings (a resumed run counts the documents it generated itself)."""
+    environment, timings = manifest.get("environment") or {}, manifest.get("timings") or {}
+    gpus = environment.get("gpus", 1 if str(environment.get("device", "")).startswith("cuda") else 0)
+    seconds, documents = timings.get("generation_seconds"), timings.get("documents_generated")
+    if not isinstance(gpus, int) or gpus < 1 or not isinstance(seconds, (int, float)) or not documents:
+        return None
+    return round(seconds * gpus / documents * 1000, 3)
+
+
 def runs_table(runs: list[Run]):
     """One row per run: the model's metadata, dataset, setting, seed and scores (a pandas DataFrame).
 
@@ -155,12 +166,17 @@ def runs_table(runs: list[Run]):
                 "recall": micro.get("recall"),
                 "parse_failures": run.metrics.get("parse_failures"),
                 "documents": run.metrics.get("documents"),
+                "gpu_s_per_1k": gpu_seconds_per_1k(run.manifest),
                 "protocol": run.protocol,
                 **by_protocol,
                 **_beyond_exact_columns(run),
                 "path": str(run.path),
             }
         )
-    columns = RUN_COLUMNS[:-1] + ["protocol", *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall"))]
+    columns = RUN_COLUMNS[:-1] + [
+        "gpu_s_per_1k",
+        "protocol",
+        *(f"{m}_{n}" for n in PROTOCOLS for m in ("micro_f1", "recall")),
+    ]
     columns += [*BEYOND_EXACT_COLUMNS, "path"]
     return pd.DataFrame(rows, columns=columns)

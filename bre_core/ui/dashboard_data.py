@@ -65,7 +65,7 @@ class DashboardData:
         key = (question, setting, protocol)
         if key not in self._differences:
             settings = None if setting is None else [setting]
-            pairs = self.pairs.get(question, [])
+            pairs = analysis.question_pairs(self.pairs, question)  # rq1 with the LLM pairs of llm_rq1
             self._differences[key] = analysis.pair_differences(
                 self.runs, pairs, settings=settings, samples=self.samples, protocol=protocol
             )

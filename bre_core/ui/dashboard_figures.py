@@ -91,7 +91,21 @@ def difference_figure(
 
 
 def _k_label(setting: str) -> str:
-    return plot_text(setting) if setting in ("full", "zero-shot") else str(int(setting_order(setting)))
+    if setting in ("full", "zero-shot") or str(setting).endswith("-full"):
+        return "full" if setting != "zero-shot" else plot_text(setting)
+    return str(int(setting_order(setting)))
+
+
+def _curves(frame: pd.DataFrame):
+    """One curve per model and method: the study's finetuning, LoRA, in-context k; zero-shot starts each of them."""
+    methods = frame["method"] if "method" in frame else pd.Series("finetuning", index=frame.index)
+    zero = frame[methods == "zero-shot"]
+    for method in sorted(set(methods) - {"zero-shot"}) or ["finetuning"]:
+        for model, rows in frame[methods == method].groupby("model", sort=True):
+            yield (model, method), pd.concat([zero[zero.model == model], rows])
+    for model, rows in zero.groupby("model", sort=True):  # a model with only a zero-shot point still shows
+        if not (methods[frame.model == model] != "zero-shot").any():
+            yield (model, "finetuning"), rows
 
 
 def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: str | None = None) -> go.Figure:
@@ -106,25 +120,27 @@ def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: s
     order = [_k_label(s) for s in sorted(curve.setting.unique(), key=setting_order)]
     shown = set()
     for column, panel in enumerate(panels, start=1):
-        for model, rows in curve[curve.data == panel].groupby("model", sort=True):
+        for (model, method), rows in _curves(curve[curve.data == panel]):
             rows = rows.sort_values("k")
             biomedical = is_biomedical(model, about)
+            dash = "dot" if method != "finetuning" else "dash" if biomedical else "solid"  # in-context, LoRA apart
+            suffix = "" if method == "finetuning" else f", {method}"
             figure.add_scatter(
                 x=[_k_label(s) for s in rows.setting],
                 y=rows.micro_f1.tolist(),
                 error_y={"type": "data", "array": rows.sd.fillna(0).tolist(), "visible": True},
                 mode="lines+markers",
-                name=legend_name(model, about),
-                legendgroup=model,
-                showlegend=model not in shown,
-                line={"color": colours.get(model), "dash": "dash" if biomedical else "solid"},
+                name=legend_name(model, about) + suffix,
+                legendgroup=f"{model}{suffix}",
+                showlegend=(model, method) not in shown,
+                line={"color": colours.get(model), "dash": dash},
                 marker={"symbol": "square" if biomedical else "circle"},
                 customdata=rows.seeds.tolist(),
                 hovertemplate=f"{plot_text(model)}<br>k=%{{x}}: %{{y:.3f}} (%{{customdata}} seeds)<extra></extra>",
                 row=1,
                 col=column,
             )
-            shown.add(model)
+            shown.add((model, method))
         figure.update_xaxes(
             title_text="k (training documents)",
             type="category",

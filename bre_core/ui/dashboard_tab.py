@@ -36,6 +36,7 @@ TABLE_COLUMNS = {
     "seeds": "seeds",
     "parse failures (mean)": "parse_failures",
     "documents": "documents",
+    "GPU-s / 1k docs": "gpu_s_per_1k",  # generation cost from the manifests (empty for CPU runs)
     "note": "note",
     "hallucination rate (mean)": "hallucination",  # beside the protocol's score (README: Beyond exact match)
     "relaxed F1 (mean)": "relaxed",
