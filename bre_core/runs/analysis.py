@@ -57,8 +57,8 @@ def run_summary(run: Run, documents: Sequence[Document] | None = None) -> dict |
     """{"grounding", "relaxed", "taxonomy"} of the run under its protocol: metrics.json's, else summed from the
     records (or the documents); None when unavailable."""
     stored = {key: run.metrics.get(key) for key in KEYS}
-    if all(isinstance(block, dict) and isinstance(block.get(run.protocol), dict) for block in stored.values()):
-        return {key: block[run.protocol] for key, block in stored.items()}
+    if all(isinstance(block, dict) for block in stored.values()):  # the run's protocol's part, as read
+        return stored
     analyses = run_analyses(run, documents)
     return None if analyses is None else summarise(analyses)
 

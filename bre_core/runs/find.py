@@ -38,8 +38,7 @@ BEYOND_EXACT_COLUMNS = ["hallucination_rate", "relaxed_f1"]
 
 def _beyond_exact_columns(run: Run) -> dict:
     def stored(key: str) -> dict:
-        block = run.metrics.get(key)
-        block = block.get(run.protocol) if isinstance(block, dict) else None
+        block = run.metrics.get(key)  # the run's protocol's part (runs/folder.metrics_by_protocol)
         return block if isinstance(block, dict) else {}
 
     rate, f1 = stored("grounding").get("hallucination_rate"), stored("relaxed").get("f1")

@@ -117,14 +117,19 @@ def metrics_by_protocol(metrics: dict) -> tuple[dict[str, dict], str]:
     """({protocol: metrics block}, headline protocol) from metrics.json, old (one flat block) or new.
 
     Run folders written before protocols hold the corrected protocol's metrics at the top level. Entries that
-    belong to no protocol (a finetuned run's validation curve) are given to every block.
+    belong to no protocol (a finetuned run's validation curve) are given to every block; entries written per
+    protocol beside the blocks ({"study": ..., "corrected": ...}: grounding, relaxed, taxonomy) give each block
+    its own.
     """
     schema.expect(metrics, dict, METRICS)
     if "protocol" not in metrics:
         return {LEGACY: schema.metrics_block(metrics, METRICS)}, LEGACY
     shared = {key: value for key, value in metrics.items() if key not in PROTOCOLS and key != "protocol"}
     scores = {
-        name: {**schema.metrics_block(metrics[name], f"{METRICS}.{name}"), **shared}
+        name: {
+            **schema.metrics_block(metrics[name], f"{METRICS}.{name}"),
+            **{key: _for_protocol(value, name) for key, value in shared.items()},
+        }
         for name in PROTOCOLS
         if name in metrics
     }
@@ -132,6 +137,13 @@ def metrics_by_protocol(metrics: dict) -> tuple[dict[str, dict], str]:
     if headline not in scores:
         raise ValueError(f"metrics.json names the headline protocol {headline!r} but has no block for it")
     return scores, headline
+
+
+def _for_protocol(value, protocol: str):
+    """A protocol's part of an entry written per protocol; any other entry as it is."""
+    if isinstance(value, dict) and value and set(value) <= set(PROTOCOLS):
+        return value.get(protocol)
+    return value
 
 
 def metrics_json(scores: Mapping[str, dict], extra: Mapping | None = None) -> dict:
