@@ -20,7 +20,7 @@ from bre_core.config import ModelsFile
 from bre_core.errors import BreError
 from bre_core.model_card import model_card
 from bre_core.runs import MANIFEST, Run, find_runs, read_run
-from bre_core.runs.variants import CHECKPOINT, run_variant_key, variant_id
+from bre_core.runs.variants import CHECKPOINT, checkpoint_kind, run_variant_key, variant_id
 from bre_core.space_folder import write_space
 
 KEEP_REMOTE = {".gitattributes"}  # what a repository has that a publish never deletes
@@ -101,7 +101,10 @@ def publish(
             )
     published, failed, plain = [], [], []
     for run in runs:
-        if not (run.path / CHECKPOINT / "config.json").is_file():
+        kind = checkpoint_kind(run.path)
+        if kind != "model":
+            if kind == "adapter":  # a hub id names whole models only: the Space could not load an adapter repository
+                log(f"not published: {run.name} holds a LoRA adapter; its run folder goes to the Space without it")
             plain.append(run)
             continue
         try:

@@ -137,3 +137,16 @@ def test_a_models_file_entry_with_lineage_is_that_variant_and_keeps_its_name(
     assert merged.spec.hub_id == "me/bre-t5-base-chemprot" and merged.run == run.path and merged.validation_f1 == 0.5
     pair = default_pair(models, variants, "chemprot")
     assert (pair.a, pair.b) == ("t5-base-chemprot", "scifive-base")  # the RQ1 pair lacks one side: default pair
+
+
+def test_a_lora_adapter_checkpoint_is_a_runnable_variant(tmp_path, fixture_runs, ui_context):
+    # finetune --peft lora saves the adapter only (peft's adapter_config.json, no config.json): load_model merges it
+    runs = tmp_path / "runs"
+    name = "t5-base__chemprot__train__k16__seed0"
+    shutil.copytree(Path(fixture_runs) / name, runs / name)
+    (runs / name / "checkpoint").mkdir()
+    (runs / name / "checkpoint" / "adapter_config.json").write_text("{}")
+    ctx = AppContext(models=ui_context.models, data_dir=ui_context.data_dir, runs_dirs=[runs])
+    variant = ctx.variant("t5-base@chemprot-k16-seed0")
+    assert variant.source == "checkpoint" and variant.spec.path == str(runs / name / "checkpoint")
+    assert variant.label == "finetuned on chemprot: k16, seed 0"

@@ -18,6 +18,7 @@ from bre_core.runs.run import Run
 ZERO_SHOT = "zero-shot"
 PUBLISHED_LABEL = "as published (zero-shot)"
 CHECKPOINT = "checkpoint"
+ADAPTER_CONFIG = "adapter_config.json"  # peft's: a LoRA checkpoint holds its adapter, loaded onto its base model
 # Where a finetuned variant's weights come from, most trusted first: the models file says so explicitly.
 SOURCE_RANK = {"models file": 0, "checkpoint": 1, "hub": 2, "none": 3}
 
@@ -56,6 +57,14 @@ class Variant:
         if self.validation_f1 is not None:
             text += f" (validation micro-F1 {self.validation_f1:.3f})"
         return text + (" (predictions only)" if self.spec is None else "")
+
+
+def checkpoint_kind(run_path: Path) -> str | None:
+    """What a run folder's `checkpoint/` holds: "model" (a whole model), "adapter" (a LoRA adapter), or None."""
+    checkpoint = Path(run_path) / CHECKPOINT
+    if (checkpoint / "config.json").is_file():
+        return "model"
+    return "adapter" if (checkpoint / ADAPTER_CONFIG).is_file() else None
 
 
 def variant_id(model: str, dataset: str, setting: str, seed) -> str:
@@ -146,7 +155,7 @@ def _from_run(base: ModelSpec, key: tuple, run: Run) -> Variant:
     checkpoint = run.path / CHECKPOINT
     hub = published_record(run.manifest)
     common = {"name": identity, "finetuned": lineage}
-    if (checkpoint / "config.json").is_file():
+    if checkpoint_kind(run.path) is not None:  # load_model merges an adapter onto its base model
         spec, source = (
             base.model_copy(update={**common, "path": str(checkpoint), "hub_id": None, "revision": None}),
             "checkpoint",
