@@ -182,12 +182,16 @@ def test_damaged_run_folders_are_named_and_the_rest_offered(fixture_runs, tmp_pa
     (damaged / "predictions.jsonl").write_text('{"id": "Lithium_ddi", "outp', encoding="utf-8")  # cut mid-line
     (root / "half-written").mkdir()
     (root / "half-written" / "predictions.partial.jsonl").write_text("", encoding="utf-8")
-    datasets, message = tab.dataset_choices(context(root))
+    ctx = context([str(root)], DATA)
+    datasets, message = tab.dataset_choices(ctx)
     assert datasets == ["chemprot", "dce", "ddi"]
-    assert message.startswith("⚠️ **2 run folder(s) skipped**")
-    assert "damaged run folder" in message and "half-written: not a complete run" in message
+    assert message.startswith("⚠️ **1 run folder(s) skipped**") and "half-written: not a complete run" in message
+    # The app reads predictions when a run is opened: the damaged file is named then, and nothing crashes.
+    other = folder(root, "scifive-base__ddi__test__full__seed42")
+    counts, cases, message = tab.analyse(ctx, folder(root, damaged.name), other, [], [])
+    assert message.startswith("**Cannot compare these runs.**") and "damaged run folder" in message
     assert "t5-base\\_\\_ddi\\_\\_test" in message  # the folder named, its underscores not read as emphasis
-    assert folder(root, damaged.name) not in [path for _, path in tab.run_choices(context([str(root)]), "ddi")]
+    assert cases.empty and tab.class_choices(ctx, folder(root, damaged.name), other) == []
 
 
 def test_cases_are_judged_under_the_chosen_protocol(fixture_runs):

@@ -55,8 +55,10 @@ def is_complete(path: str | Path) -> bool:
         return False
 
 
-def read_run(path: str | Path) -> Run:
-    """A complete run folder; an incomplete or damaged one is a RunError saying what is wrong."""
+def read_run(path: str | Path, lazy: bool = False) -> Run:
+    """A complete run folder; an incomplete or damaged one is a RunError saying what is wrong.
+
+    `lazy`: predictions.jsonl is read when first needed (a damaged one is a RunError then), as the app reads."""
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"{path}: no such run folder.")
@@ -68,6 +70,21 @@ def read_run(path: str | Path) -> Run:
     try:
         manifest = schema.manifest(read_json(path / MANIFEST), MANIFEST)
         scores, headline = metrics_by_protocol(read_json(path / METRICS))
+        if lazy:  # the file's kind and size are checked now, its lines when first needed (RecordsFile)
+            from bre_core.runs.lazy import RecordsFile
+
+            regular_size(path / PREDICTIONS)
+            return Run(path, manifest, scores[headline], RecordsFile(path, headline), headline, scores)
+    except RunError:
+        raise
+    except (OSError, ValueError, DataError) as exc:
+        raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
+    return Run(path, manifest, scores[headline], read_records(path, headline), headline, scores)
+
+
+def read_records(path: Path, headline: str) -> tuple[PredictionRecord, ...]:
+    """The records of a run folder's predictions.jsonl seen under `headline`; a damaged file is a RunError."""
+    try:
         predictions, seen = [], set()
         for number, line in enumerate(read_regular(path / PREDICTIONS).splitlines(), start=1):
             if not line.strip():
@@ -83,11 +100,11 @@ def read_run(path: str | Path) -> Run:
         raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
     if any(record.protocol != headline for record in predictions):
         raise RunError(f"{path}: damaged run folder (predictions lack the {headline} protocol's judgement).")
-    return Run(path, manifest, scores[headline], tuple(predictions), headline, scores)
+    return tuple(predictions)
 
 
-def read_regular(path: Path) -> str:
-    """A run file's text: a regular file (not a pipe or a device) of at most MAX_FILE_BYTES, valid UTF-8."""
+def regular_size(path: Path) -> int:
+    """A run file's size; a RunError unless it is a regular file (not a pipe or a device) of at most MAX_FILE_BYTES."""
     try:
         status = os.stat(path)
     except FileNotFoundError:
@@ -98,8 +115,19 @@ def read_regular(path: Path) -> str:
         raise RunError(
             f"{path}: {status.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes for a run file; skipped."
         )
+    return status.st_size
+
+
+def read_regular_bytes(path: Path) -> bytes:
+    """A run file's bytes, checked as regular_size checks it."""
+    regular_size(path)
     with open(path, "rb") as handle:
-        return handle.read(MAX_FILE_BYTES + 1).decode("utf-8")
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
+def read_regular(path: Path) -> str:
+    """A run file's text: a regular file (not a pipe or a device) of at most MAX_FILE_BYTES, valid UTF-8."""
+    return read_regular_bytes(path).decode("utf-8")
 
 
 def read_json(path: Path):

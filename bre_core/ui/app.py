@@ -41,10 +41,10 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
         gr.Markdown(f"# {TITLE}\nA research tool, not for clinical use · based on Brokman & Kavuluru, arXiv:2402.13470")
         with gr.Tab("Compare"):
             compare_tab.build(gr, app, ctx)
-        with gr.Tab("Dashboard"):
-            dashboard_tab.build(gr, app, ctx)
-        with gr.Tab("Error cases"):
-            errors_tab.build(gr, app, ctx)
+        with gr.Tab("Dashboard") as dashboard:  # these two read the runs when opened, not when a page loads
+            dashboard_tab.build(gr, app, ctx, tab=dashboard)
+        with gr.Tab("Error cases") as errors:
+            errors_tab.build(gr, app, ctx, tab=errors)
         with gr.Tab("Corpus"):
             corpus_tab.build(gr, app, ctx.data_dir)
         with gr.Tab("About"):

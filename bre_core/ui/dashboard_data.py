@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bre_core import analysis
+from bre_core import analysis, pooled
 from bre_core.config import ModelsFile, load_models_file
 from bre_core.runs import Run, find_runs, runs_table
 from bre_core.tasks import HEADLINE
@@ -61,12 +61,13 @@ class DashboardData:
         return self.view().board
 
     def differences(self, question: str, setting: str | None, protocol: str = HEADLINE) -> pd.DataFrame:
-        """Paired differences of one question, setting and protocol, bootstrapped when first asked for, then kept."""
+        """Paired differences of one question, setting and protocol, pooled over seeds (pooled.pooled_differences),
+        bootstrapped when first asked for, then kept."""
         key = (question, setting, protocol)
         if key not in self._differences:
             settings = None if setting is None else [setting]
             pairs = self.pairs.get(question, [])
-            self._differences[key] = analysis.pair_differences(
+            self._differences[key] = pooled.pooled_differences(
                 self.runs, pairs, settings=settings, samples=self.samples, protocol=protocol
             )
         return self._differences[key]

@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 
@@ -21,24 +22,28 @@ from bre_core.ui.dashboard_data import DashboardData, choices, load_data
 
 __all__ = ["DashboardData", "build", "choices", "load_dashboard", "load_data", "render"]
 
-# On-screen column -> leaderboard column; the CSV keeps the leaderboard's own (numeric) columns.
-TABLE_COLUMNS = {
-    "model": "model",
-    "domain": "domain",
-    "IFT": "ift",
-    "dataset": "dataset",
-    "split": "split",
-    "setting": "setting",
-    "micro-F1": "micro",  # these three under the chosen protocol
-    "macro-F1": "macro",
-    **{f"micro-F1 ({name})": f"micro_{name}" for name in PROTOCOLS},  # side by side, whatever is chosen
-    "micro-F1 (mean, for sorting)": "micro_f1",
-    "seeds": "seeds",
-    "parse failures (mean)": "parse_failures",
-    "documents": "documents",
-    "note": "note",
-}
-TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"]
+# The leaderboard on screen: (header, leaderboard column, gradio datatype, width), one value per cell; the CSV
+# holds the same columns. Add a column here (e.g. a cost) and it appears on screen and in the CSV.
+LEADERBOARD = [
+    ("model", "model", "str", "11%"),
+    ("domain · IFT", "kind", "str", "9%"),
+    ("dataset", "data", "str", "8%"),
+    ("setting", "setting", "str", "6%"),
+    ("micro-F1", "micro_f1", "number", "6%"),
+    ("sd", "micro_f1_sd", "number", "5%"),
+    ("95% CI low", "micro_f1_low", "number", "6%"),
+    ("95% CI high", "micro_f1_high", "number", "6%"),
+    ("n seeds", "seeds", "number", "5%"),
+    ("macro-F1", "macro_f1", "number", "6%"),
+    *[(f"micro-F1 {name}", f"micro_f1_{name}", "number", "6%") for name in PROTOCOLS],
+    ("parse fail.", "parse_failures", "number", "5%"),
+    ("docs", "documents", "number", "5%"),
+    ("note", "note", "str", "5%"),
+    ("open", "links", "markdown", "5%"),
+]
+TABLE_COLUMNS = {header: column for header, column, _, _ in LEADERBOARD}
+TABLE_TYPES = [kind for _, _, kind, _ in LEADERBOARD]
+NUMBERS = [header for header, _, kind, _ in LEADERBOARD if kind == "number"]
 EMPTY_STATE = """### No runs yet
 The dashboard reads run folders from `assets/results/` and from the folders in `$BRE_RUNS_DIR` (several
 separated by `{sep}`). Looked in: {folders}.
@@ -104,6 +109,47 @@ def _notes(board: pd.DataFrame) -> list[str]:
     return [f"⚠️ recall > 1 ({n} run{'s' * (n > 1)})" if n else "" for n in board.recall_above_1]
 
 
+# The CSV: the leaderboard's numbers and names, without the "mean ± sd (n)" texts (one value per cell).
+TEXTS = {"micro", "macro", *(f"micro_{name}" for name in PROTOCOLS)}
+CSV_COLUMNS = [c for c in analysis.LEADERBOARD_COLUMNS if c not in TEXTS] + ["note"]
+
+
+def errors_link(dataset: str, run: str) -> str:
+    """A link that opens the Error cases tab on this run (the app's deep-link scheme: ?tab=errors&task=&a=)."""
+    return f"[errors](?{urlencode({'tab': 'errors', 'task': dataset, 'a': run})})"
+
+
+def leaderboard_table(board: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard's rows as shown: LEADERBOARD's columns, numbers rounded, one value per cell."""
+    shown = board.assign(
+        kind=[f"{d} · {i}" for d, i in zip(board.domain, board.ift)],
+        data=[analysis.data_label(d, s) for d, s in zip(board.dataset, board.split)],
+        links=[errors_link(d, r) for d, r in zip(board.dataset, board.first_run)],
+    )
+    table = shown[[column for _, column, _, _ in LEADERBOARD]].copy()
+    table.columns = [header for header, _, _, _ in LEADERBOARD]
+    return table.round({header: 1 if header in ("parse fail.",) else 4 for header in NUMBERS})
+
+
+def pivot_table(board: pd.DataFrame, setting: str | None) -> pd.DataFrame:
+    """Model x dataset: mean micro-F1 over seeds for one setting (blank where a model has no run)."""
+    rows = board[board.setting.astype(str) == str(setting)] if setting else board.iloc[0:0]
+    if rows.empty:
+        return pd.DataFrame({"model": []})
+    rows = rows.assign(data=[analysis.data_label(d, s) for d, s in zip(rows.dataset, rows.split)])
+    pivot = rows.pivot_table(index="model", columns="data", values="micro_f1", aggfunc="first").round(4)
+    pivot = pivot.assign(mean=pivot.mean(axis=1).round(4)).sort_values("mean", ascending=False)
+    return pivot.reset_index().rename_axis(columns=None)
+
+
+def default_class_data(options: dict, datasets) -> str | None:
+    """The per-class chart's data: among those the dataset filter keeps, one with most classes (ChemProt, not CDR)."""
+    from bre_core.tasks import get_task
+
+    kept = [d for d in options["data"] if not datasets or d.split(" (")[0] in datasets] or options["data"]
+    return max(kept, key=lambda d: len(get_task(d.split(" (")[0]).classes), default=None)
+
+
 def render(
     data: DashboardData,
     datasets=None,
@@ -115,43 +161,51 @@ def render(
     class_setting: str | None = None,
     protocol: str | None = HEADLINE,
 ):
-    """(table, CSV path, RQ1 figure, RQ2 figure, few-shot figure, per-class figure, message) under the filters.
+    """(table, CSV path, RQ1 figure, RQ2 figure, few-shot figure, per-class figure, pivot, message) under the filters.
 
     Empty filters select everything. The RQ charts follow the dataset filter, the few-shot and per-class charts
     the dataset, domain and IFT filters; the setting filter applies to the table (the charts have their own).
-    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart.
+    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart. The pivot is model x dataset
+    for the RQ setting.
     """
+    from bre_core.tasks import get_task
+
     protocol = protocol_view.chosen(protocol)
     view, options = data.view(protocol), choices(data)
     board = analysis.filter_rows(view.board, dataset=datasets, setting=settings, domain=domains, ift=ifts)
     board = board.assign(note=_notes(board))
-    table = board.rename(columns={v: k for k, v in TABLE_COLUMNS.items()})[list(TABLE_COLUMNS)]
-    table = table.round({"micro-F1 (mean, for sorting)": 4, "parse failures (mean)": 1})
-    csv = write_csv(board, protocol) if data.runs else None
+    table = leaderboard_table(board)
+    csv = write_csv(board[CSV_COLUMNS], protocol) if data.runs else None
 
-    rq_setting = rq_setting or ("full" if "full" in options["settings"] else next(iter(options["settings"]), None))
+    default = "full" if "full" in options["settings"] else next(iter(options["settings"]), None)
+    rq_setting = rq_setting if rq_setting in options["settings"] else default
     rq_figures, skipped, notes = [], [], []
     for question in ("rq1", "rq2"):
-        frame = data.differences(question, rq_setting, protocol)
+        frame = data.differences(question, rq_setting, protocol) if rq_setting else pd.DataFrame()
         skipped += frame.attrs.get("skipped", [])
         notes += frame.attrs.get("notes", [])
-        frame = analysis.filter_rows(frame, dataset=datasets)
-        rq_figures.append(
-            figures.difference_figure(frame, question, rq_setting or "none", data.colours, data.about, protocol)
-        )
+        frame = analysis.filter_rows(frame, dataset=datasets) if not frame.empty else frame
+        rq_figures.append(figures.difference_figure(frame, question, rq_setting, data.colours, data.about, protocol))
 
     curve = analysis.filter_rows(view.curve, dataset=datasets, domain=domains, ift=ifts)
     few_shot = figures.few_shot_figure(curve, data.colours, data.about, protocol)
 
-    class_data = class_data or next(iter(options["data"]), None)
-    class_setting = class_setting or rq_setting
-    classes = analysis.filter_rows(view.classes, setting=[class_setting], domain=domains, ift=ifts)
-    labels = [analysis.data_label(d, s) for d, s in zip(classes.dataset, classes.split)]
-    classes = classes[[label == class_data for label in labels]]
-    title = f"Per-class F1 on {plot_text(class_data)} (setting: {plot_text(class_setting)}; {protocol} protocol)"
-    per_class = figures.class_figure(classes, title, data.colours, data.about)
+    if class_data not in options["data"] or (datasets and class_data.split(" (")[0] not in datasets):
+        class_data = default_class_data(options, datasets)
+    class_setting = class_setting if class_setting in options["settings"] else rq_setting
+    if class_data is None:
+        per_class = figures.empty_figure("Per-class F1", "No runs yet: see the message above.")
+    else:
+        classes = analysis.filter_rows(view.classes, setting=[class_setting], domain=domains, ift=ifts)
+        labels = [analysis.data_label(d, s) for d, s in zip(classes.dataset, classes.split)]
+        classes = classes[[label == class_data for label in labels]]
+        title = figures.titled(
+            f"Per-class F1 on {plot_text(class_data)}", f"setting {plot_text(class_setting)} · {protocol} protocol"
+        )
+        task = get_task(class_data.split(" (")[0])
+        per_class = figures.class_figure(classes, title, data.colours, data.about, task.display_label)
     message = _message(data, protocol, table, sorted(set(skipped)), list(dict.fromkeys(notes)))
-    return table, csv, *rq_figures, few_shot, per_class, message
+    return table, csv, *rq_figures, few_shot, per_class, pivot_table(view.board, rq_setting), message
 
 
 def load_dashboard(folders, *filters, models: ModelsFile | None = None, samples: int = 1000, protocol=None):
@@ -178,8 +232,9 @@ def _updates(gr, data: DashboardData, values: list):
     return updates
 
 
-def build(gr, app, ctx: AppContext) -> None:
-    """Lay out the tab inside the current gr.Blocks context; read the runs when a page loads, again on Refresh."""
+def build(gr, app, ctx: AppContext, tab=None) -> None:
+    """Lay out the tab inside the current gr.Blocks context; read the runs when the tab is first opened (`tab`'s
+    select; without a tab, when a page loads), again on Refresh."""
 
     def current(refresh: bool = False) -> DashboardData:
         # One read shared by every visitor, kept by the context; Refresh lists the folders again (new or finished
@@ -198,25 +253,34 @@ def build(gr, app, ctx: AppContext) -> None:
     protocol = protocol_view.radio(gr)
     table = gr.Dataframe(
         label=(
-            "Leaderboard: one row per model, dataset, split and setting; mean ± sd over seeds (n seeds); micro-F1, "
-            "macro-F1 and the order under the chosen protocol, micro-F1 under each protocol side by side"
+            "Leaderboard: one row per model, dataset and setting; micro-F1 mean over seeds with its sd and 95% CI "
+            "(n seeds), under the chosen protocol; click a header to sort, a row for its per-class F1"
         ),
+        headers=list(TABLE_COLUMNS),
         datatype=TABLE_TYPES,
+        column_widths=[width for *_, width in LEADERBOARD],
         interactive=False,
+        wrap=True,
+        max_height=720,
     )
     download = gr.DownloadButton("Download the table (CSV)", size="sm")
-    rq_setting = gr.Dropdown(label="Setting compared in RQ1 and RQ2", info="full data is the study's main comparison")
-    with gr.Row():
-        rq1 = gr.Plot(label="RQ1")
-        rq2 = gr.Plot(label="RQ2")
-    few_shot = gr.Plot(label="Few-shot")
+    rq_setting = gr.Dropdown(
+        label="Setting compared in RQ1, RQ2 and the model × dataset view", info="full data: the study's main one"
+    )
+    pivot = gr.Dataframe(label="Model × dataset: micro-F1 (mean over seeds)", interactive=False, headers=["model"])
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=560):
+            rq1 = gr.Plot(label="RQ1", show_label=False)
+        with gr.Column(min_width=560):
+            rq2 = gr.Plot(label="RQ2", show_label=False)
+    few_shot = gr.Plot(label="Few-shot", show_label=False)
     with gr.Row():
         class_data = gr.Dropdown(label="Per-class F1: dataset")
         class_setting = gr.Dropdown(label="Per-class F1: setting")
-    per_class = gr.Plot(label="Per-class F1")
+    per_class = gr.Plot(label="Per-class F1", show_label=False)
 
     controls = [datasets, settings, domains, ifts, rq_setting, class_data, class_setting]
-    outputs = [table, download, rq1, rq2, few_shot, per_class, message]
+    outputs = [table, download, rq1, rq2, few_shot, per_class, pivot, message]
     shown = controls + [protocol]  # the protocol's choices never change: a reload leaves it as it is
 
     def show(*values):
@@ -228,8 +292,14 @@ def build(gr, app, ctx: AppContext) -> None:
     def first(*values):
         return _updates(gr, current(), list(values))
 
-    app.load(first, controls, controls).then(show, shown, outputs)
+    def per_class_of(evt: gr.SelectData):  # a leaderboard row: its dataset and setting in the per-class chart
+        row = dict(zip(TABLE_COLUMNS, evt.row_value or ()))
+        return gr.Dropdown(value=row.get("dataset")), gr.Dropdown(value=row.get("setting"))
+
+    opened = tab.select if tab is not None else app.load
+    opened(first, controls, controls, api_visibility="undocumented").then(show, shown, outputs)
     refresh.click(reload, controls, controls).then(show, shown, outputs)
+    table.select(per_class_of, None, [class_data, class_setting]).then(show, shown, outputs)
     for control in shown:
         # .input, not .change: the updates made by a (re)load would otherwise render seven times over
         control.input(show, shown, outputs, api_visibility="undocumented")
