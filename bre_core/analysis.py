@@ -216,7 +216,9 @@ def matched_pairs(
                 continue
             if used != (protocol or run_a.protocol):
                 notes.append(f"{run_a.name} and {run_b.name}: compared under the {used} protocol, the one both hold.")
-            found.append((order, name_a, name_b, dataset, split, setting, run_seed, run_a.under(used), run_b.under(used), used))
+            found.append(
+                (order, name_a, name_b, dataset, split, setting, run_seed, run_a.under(used), run_b.under(used), used)
+            )
     return found, skipped, notes
 
 

@@ -35,8 +35,8 @@ def test_table_and_csv(fixture_runs):
     assert list(table.columns) == list(dashboard_tab.TABLE_COLUMNS)
     assert len(table) == 18 and "27 runs" in message
     row = table[(table.model == "t5-base") & (table.dataset == "ddi") & (table.setting == "k16")].iloc[0]
-    assert (row["micro-F1"], row["macro-F1"], row["seeds"]) == ("0.500 ± 0.707 (n=2)", "0.125 ± 0.177 (n=2)", 2)
-    assert row["micro-F1 (mean, for sorting)"] == 0.5
+    assert (row["micro-F1"], row["macro-F1"], row["n seeds"]) == ("0.500 ± 0.707 (n=2)", "0.125 ± 0.177 (n=2)", 2)
+    assert row["micro-F1"] == 0.5
     # no raw dicts or lists on screen
     assert all(isinstance(v, (str, int, float)) for v in table.to_numpy().ravel())
     written = pd.read_csv(csv)
@@ -183,19 +183,19 @@ def test_both_protocols_side_by_side(fixture_runs, dashboard):
     table, csv, *_, message = dashboard  # the study's protocol, the default
     k16 = row_of(table, "t5-base", "ddi", "k16")
     # seed 0 finds the relation counted twice by the study: P 1, R 1/2 -> 2/3; seed 1 finds nothing
-    assert (k16["micro-F1"], k16["micro-F1 (study)"], k16["micro-F1 (corrected)"]) == (
+    assert (k16["micro-F1"], k16["micro-F1 study"], k16["micro-F1 corrected"]) == (
         "0.333 ± 0.471 (n=2)",
         "0.333 ± 0.471 (n=2)",
         "0.500 ± 0.707 (n=2)",
     )
-    assert k16["micro-F1 (mean, for sorting)"] == pytest.approx(1 / 3, abs=1e-4)
+    assert k16["micro-F1"] == pytest.approx(1 / 3, abs=1e-4)
     # the run written before protocols: its corrected number, its study cell empty, named in the message
     old = row_of(table, "t5-base", "ddi", "full")
-    assert (old["micro-F1"], old["micro-F1 (study)"], old["micro-F1 (corrected)"]) == ("1.000", "", "1.000")
+    assert (old["micro-F1"], old["micro-F1 study"], old["micro-F1 corrected"]) == ("1.000", "", "1.000")
     assert "1 run(s) without the study protocol" in message and "read as corrected" in message
     assert dashboard_tab._escape(OLD_RUN) + ": read as corrected" in message
     scifive = row_of(table, "scifive-base", "ddi", "full")
-    assert (scifive["micro-F1"], scifive["micro-F1 (corrected)"]) == ("0.667", "1.000")
+    assert (scifive["micro-F1"], scifive["micro-F1 corrected"]) == ("0.667", "1.000")
     ddi = table[(table.dataset == "ddi") & (table.setting == "full")]
     assert ddi.model.tolist() == ["t5-base", "flan-t5-base", "scifive-base"]  # sorted by the study's numbers
     written = pd.read_csv(csv)
@@ -203,7 +203,7 @@ def test_both_protocols_side_by_side(fixture_runs, dashboard):
     assert written.micro_f1_study.isna().sum() == 1 and "Scored under the **study** protocol" in message
     corrected = load_dashboard([fixture_runs], protocol="corrected")
     old = row_of(corrected[0], "t5-base", "ddi", "full")
-    assert (old["micro-F1"], old["micro-F1 (study)"]) == ("1.000", "")  # side by side: the same whatever is chosen
+    assert (old["micro-F1"], old["micro-F1 study"]) == ("1.000", "")  # side by side: the same whatever is chosen
     assert "Scored under the **corrected** protocol" in corrected[-1] and corrected[1].endswith("corrected.csv")
 
 
@@ -252,8 +252,8 @@ def test_a_run_with_recall_above_1_is_flagged(fixture_data, tmp_path):
     folder = write_run(tmp_path, "t5-base", "cdr", "train", outputs, fixture_data)
     table, _, *_, message = load_dashboard([tmp_path])
     (row,) = table.to_dict("records")
-    assert row["note"] == "⚠️ recall > 1 (1 run)" and row["micro-F1 (corrected)"] == "1.000"
-    assert row["micro-F1 (study)"] == "1.143"  # 2 * 4 / (2 * 4 + 0 - 1): FN is -1
+    assert row["note"] == "⚠️ recall > 1 (1 run)" and row["micro-F1 corrected"] == "1.000"
+    assert row["micro-F1 study"] == "1.143"  # 2 * 4 / (2 * 4 + 0 - 1): FN is -1
     assert "**Recall above 1** (two spellings of one gold pair counted twice, as the study's code does" in message
     assert f"- {dashboard_tab._escape(folder.name)}: study recall 1.333" in message
     # shown under either protocol, since the side-by-side study cell holds it

@@ -106,7 +106,9 @@ class Run:
         if protocol not in self.scores:
             return None
         if hasattr(self.predictions, "under"):  # a RecordsFile: still unread, checked when read
-            return replace(self, metrics=self.scores[protocol], predictions=self.predictions.under(protocol), protocol=protocol)
+            return replace(
+                self, metrics=self.scores[protocol], predictions=self.predictions.under(protocol), protocol=protocol
+            )
         records = tuple(record.under(protocol) for record in self.predictions)
         if any(record is None for record in records):
             return None
