@@ -68,6 +68,8 @@ def difference_figure(
             title, "No pair of models.yaml has runs of both models on the same dataset, split and setting."
         )
     frame = frame.assign(data=[plot_text(data_label(d, s)) for d, s in zip(frame.dataset, frame.split)])
+    if "seeds" not in frame:  # one seed's differences (analysis.pair_differences' rows)
+        frame = frame.assign(seeds=1, significant=(frame.low > 0) | (frame.high < 0))
     figure = go.Figure()
     for pair, rows in frame.groupby("pair", sort=False):
         a, b = rows.a.iloc[0], rows.b.iloc[0]

@@ -6,7 +6,6 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pandas as pd
 
@@ -38,8 +37,7 @@ LEADERBOARD = [
     *[(f"micro-F1 {name}", f"micro_f1_{name}", "number", "6%") for name in PROTOCOLS],
     ("parse fail.", "parse_failures", "number", "5%"),
     ("docs", "documents", "number", "5%"),
-    ("note", "note", "str", "5%"),
-    ("open", "links", "markdown", "5%"),
+    ("note", "note", "str", "10%"),
 ]
 TABLE_COLUMNS = {header: column for header, column, _, _ in LEADERBOARD}
 TABLE_TYPES = [kind for _, _, kind, _ in LEADERBOARD]
@@ -114,17 +112,11 @@ TEXTS = {"micro", "macro", *(f"micro_{name}" for name in PROTOCOLS)}
 CSV_COLUMNS = [c for c in analysis.LEADERBOARD_COLUMNS if c not in TEXTS] + ["note"]
 
 
-def errors_link(dataset: str, run: str) -> str:
-    """A link that opens the Error cases tab on this run (the app's deep-link scheme: ?tab=errors&task=&a=)."""
-    return f"[errors](?{urlencode({'tab': 'errors', 'task': dataset, 'a': run})})"
-
-
 def leaderboard_table(board: pd.DataFrame) -> pd.DataFrame:
     """The leaderboard's rows as shown: LEADERBOARD's columns, numbers rounded, one value per cell."""
     shown = board.assign(
         kind=[f"{d} · {i}" for d, i in zip(board.domain, board.ift)],
         data=[analysis.data_label(d, s) for d, s in zip(board.dataset, board.split)],
-        links=[errors_link(d, r) for d, r in zip(board.dataset, board.first_run)],
     )
     table = shown[[column for _, column, _, _ in LEADERBOARD]].copy()
     table.columns = [header for header, _, _, _ in LEADERBOARD]
@@ -140,6 +132,14 @@ def pivot_table(board: pd.DataFrame, setting: str | None) -> pd.DataFrame:
     pivot = rows.pivot_table(index="model", columns="data", values="micro_f1", aggfunc="first").round(4)
     pivot = pivot.assign(mean=pivot.mean(axis=1).round(4)).sort_values("mean", ascending=False)
     return pivot.reset_index().rename_axis(columns=None)
+
+
+def pivot_of(data: DashboardData, rq_setting=None, protocol=HEADLINE) -> pd.DataFrame:
+    """The model x dataset view for the RQ setting (the default one when it has no runs) under the protocol."""
+    options = choices(data)
+    default = "full" if "full" in options["settings"] else next(iter(options["settings"]), None)
+    setting = rq_setting if rq_setting in options["settings"] else default
+    return pivot_table(data.view(protocol_view.chosen(protocol)).board, setting)
 
 
 def default_class_data(options: dict, datasets) -> str | None:
@@ -161,12 +161,11 @@ def render(
     class_setting: str | None = None,
     protocol: str | None = HEADLINE,
 ):
-    """(table, CSV path, RQ1 figure, RQ2 figure, few-shot figure, per-class figure, pivot, message) under the filters.
+    """(table, CSV path, RQ1 figure, RQ2 figure, few-shot figure, per-class figure, message) under the filters.
 
     Empty filters select everything. The RQ charts follow the dataset filter, the few-shot and per-class charts
     the dataset, domain and IFT filters; the setting filter applies to the table (the charts have their own).
-    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart. The pivot is model x dataset
-    for the RQ setting.
+    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart (pivot: see `pivot_of`).
     """
     from bre_core.tasks import get_task
 
@@ -205,7 +204,7 @@ def render(
         task = get_task(class_data.split(" (")[0])
         per_class = figures.class_figure(classes, title, data.colours, data.about, task.display_label)
     message = _message(data, protocol, table, sorted(set(skipped)), list(dict.fromkeys(notes)))
-    return table, csv, *rq_figures, few_shot, per_class, pivot_table(view.board, rq_setting), message
+    return table, csv, *rq_figures, few_shot, per_class, message
 
 
 def load_dashboard(folders, *filters, models: ModelsFile | None = None, samples: int = 1000, protocol=None):
@@ -280,11 +279,12 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
     per_class = gr.Plot(label="Per-class F1", show_label=False)
 
     controls = [datasets, settings, domains, ifts, rq_setting, class_data, class_setting]
-    outputs = [table, download, rq1, rq2, few_shot, per_class, pivot, message]
+    outputs = [table, download, rq1, rq2, few_shot, per_class, message, pivot]
     shown = controls + [protocol]  # the protocol's choices never change: a reload leaves it as it is
 
     def show(*values):
-        return render(current(), *values)
+        data = current()
+        return (*render(data, *values), pivot_of(data, values[4], values[-1]))
 
     def reload(*values):
         return _updates(gr, current(refresh=True), list(values))
