@@ -111,15 +111,17 @@ def recall_above_1(runs: Sequence[Run]) -> list[tuple[Run, str, float]]:
 
 
 def mean_ci(mean: float, sd: float, n: int) -> tuple[float, float]:
-    """The 95% t interval of a mean over n seeds (NaN for one seed: no spread to go by).
+    """The 95% t interval of a mean F1 over n seeds, kept within [0, 1] (NaN for one seed: no spread to go by).
 
     >>> [round(v, 3) for v in mean_ci(0.5, 0.1, 5)]
     [0.376, 0.624]
+    >>> mean_ci(0.5, 0.7071, 2)  # two seeds that disagree: the interval is the whole range
+    (0.0, 1.0)
     """
     if n is None or n < 2 or pd.isna(sd):
         return math.nan, math.nan
     half = T_975.get(n - 1, 2.0 if n <= 31 else 1.96) * sd / math.sqrt(n)
-    return mean - half, mean + half
+    return max(0.0, mean - half), min(1.0, mean + half)
 
 
 def _format_counted(mean, sd, n: int, seeds: int) -> str:

@@ -19,6 +19,30 @@ NESTED = b"|".join(re.escape(name.encode()) for name in PROTOCOLS if name != LEG
 TOKEN = re.compile(rb'"(?:(tp|fp|fn)": ?(-?\d+)(?=[,}\s])|(' + NESTED + rb')": ?\{)')
 ID = re.compile(rb'\{"id": ?("(?:[^"\\]|\\.)*")')  # every record's line starts with its id (to_json's order)
 ORDER = [b"tp", b"fp", b"fn"]
+# The fast path: patterns that start with a literal, which the regex engine finds by a quick search over the
+# whole file (a few ms for a 2 MB ChemProt run, against about 100 ms line by line).
+TRIPLE = re.compile(rb'"tp": (-?\d+), "fp": (-?\d+), "fn": (-?\d+)')
+LINE_ID = re.compile(rb'\n\{"id": ("(?:[^"\\\n]|\\.)*")')
+
+
+def _scanned_whole(data: bytes) -> tuple[list[str], dict[str, list]] | None:
+    """What _scanned finds, from three searches over the whole file; None unless every count agrees with the
+    layout records.PredictionRecord.to_json writes (one id per line, the top block's TP/FP/FN, then one nested
+    block per other protocol, each name once per line), or when a line holds several nested protocols (their
+    order within a line is not known without reading it)."""
+    first = ID.match(data)
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))  # an empty line makes the counts disagree
+    nested = [name for name in PROTOCOLS if name != LEGACY and (b'"%s": {' % name.encode()) in data]
+    if first is None or len(nested) > 1 or any(data.count(b'"%s": {' % name.encode()) != lines for name in nested):
+        return None
+    triples, blocks = TRIPLE.findall(data), 1 + len(nested)
+    heads = [first.group(1), *LINE_ID.findall(data)]
+    if len(heads) != lines or len(triples) != lines * blocks or data.count(b'"tp": ') != len(triples):
+        return None
+    ids = [raw[1:-1].decode() if b"\\" not in raw else json.loads(raw) for raw in heads]
+    values = [(int(tp), int(fp), int(fn)) for tp, fp, fn in triples]
+    rows = {LEGACY: values[0::blocks], **{name: values[1::blocks] for name in nested}}
+    return ids, rows
 
 
 def _scanned(data: bytes) -> tuple[list[str], dict[str, list]] | None:
@@ -100,7 +124,7 @@ class _Source:
             if self._scan is None:
                 data = read_regular_bytes(self.folder / PREDICTIONS)
                 try:
-                    ids, rows = _scanned(data) or _parsed(data)
+                    ids, rows = _scanned_whole(data) or _scanned(data) or _parsed(data)
                 except (ValueError, KeyError, AttributeError, TypeError) as exc:
                     raise RunError(
                         f"{self.folder}: damaged run folder ({PREDICTIONS}: {exc}). Delete it and run it again."
