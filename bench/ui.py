@@ -74,11 +74,17 @@ def time_tabs(runs: Path, data_dir: Path, profile: str | None) -> dict:
         profiler.disable()
         profiler.dump_stats(profile)
     figures["dashboard_warm_render"], _ = timed(dashboard, ctx)
+    # Before the background warm-up: what a click costs when it is the first to need a setting's 260 runs.
+    cold = (None, None, None, None, "k16")
+    figures["dashboard_rq_k16_before_warm_up"], _ = timed(dashboard, ctx, *cold)
+    # What the tab starts after its first render (DashboardData.start_warming): every setting and protocol.
+    data = ctx.derived("dashboard", lambda: None)
+    figures["dashboard_background_warm_up"], _ = timed(lambda: data.start_warming().join())
     controls = {
         "dataset filter chemprot": ((["chemprot"],), {}),
-        "RQ setting k16 (first time: seeds pooled, bootstrapped)": ((None, None, None, None, "k16"), {}),
-        "RQ setting k64 (first time)": ((None, None, None, None, "k64"), {}),
-        "protocol corrected (first time)": ((), {"protocol": "corrected"}),
+        "RQ setting k64 (first time, after the warm-up)": ((None, None, None, None, "k64"), {}),
+        "RQ setting zero-shot (first time, after the warm-up)": ((None, None, None, None, "zero-shot"), {}),
+        "protocol corrected (first time, after the warm-up)": ((), {"protocol": "corrected"}),
         "per-class dataset ddi": ((None, None, None, None, None, "ddi"), {}),
         "domain filter biomedical": ((None, None, ["biomedical"]), {}),
     }
@@ -128,11 +134,16 @@ def page_load(runs: Path, data_dir: Path) -> float | str:
     with served(ctx) as app, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
         start = time.perf_counter()
-        page.goto(app.local_url, wait_until="networkidle")
-        page.get_by_role("button", name="Compare", exact=True).wait_for()
-        page.wait_for_function("document.querySelectorAll('.pending, .generating').length === 0")
-        seconds = time.perf_counter() - start
+        try:
+            # not "networkidle": the page keeps its event stream open, so the network is never idle
+            page.goto(app.local_url, wait_until="load")
+            page.get_by_role("button", name="Compare", exact=True).wait_for()
+            page.wait_for_function("document.querySelectorAll('.pending, .generating').length === 0")
+            seconds = time.perf_counter() - start
+        except Exception as exc:  # the tab figures above still get printed
+            seconds = f"not measured: {type(exc).__name__}: {exc}".splitlines()[0]
         browser.close()
     return seconds
 

@@ -17,7 +17,8 @@ from bre_core.runs.records import LEGACY, PredictionRecord
 from bre_core.runs.run import Run
 from bre_core.tasks.protocol import HEADLINE, PROTOCOLS
 
-# One folder per run: manifest.json (what was run, how, on what), metrics.json, predictions.jsonl.
+# One folder per run: manifest.json (what was run, how, on what), metrics.json, predictions.jsonl, counts.json
+# (each document's TP/FP/FN per protocol; optional, redundant: runs/counts_file.py).
 # manifest.json is written last, so a folder without it (or with status other than "complete") is a
 # run in progress or an interrupted one, never read as complete. While a run is going, finished
 # documents are appended to predictions.partial.jsonl, which is what a resumed run starts from.
@@ -200,8 +201,14 @@ def append_partial(path: str | Path, records: list[PredictionRecord]) -> None:
 
 def finalize_run(path: str | Path, manifest: dict, metrics: dict, records: list[PredictionRecord]) -> Path:
     """Write predictions and metrics, then the manifest that marks the run complete; drop the partial file."""
+    from bre_core.runs.counts_file import COUNTS, counts_json
+
     path = Path(path)
-    write_text_atomic(path / PREDICTIONS, (json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records))
+    rows = [r.to_json() for r in records]
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    write_text_atomic(path / PREDICTIONS, text)
+    # each document's counts, small, for the app's paired tests (runs/counts_file.py); before the manifest
+    write_text_atomic(path / COUNTS, json.dumps(counts_json(rows, len(text.encode("utf-8")))) + "\n")
     write_text_atomic(path / METRICS, json.dumps(metrics, indent=2) + "\n")
     write_text_atomic(path / MANIFEST, json.dumps({**manifest, "status": "complete"}, indent=2) + "\n")
     (path / PARTIAL).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bre_core.errors import RunError
+from bre_core.runs.counts_file import read_counts, row_counts
 from bre_core.runs.records import LEGACY
 from bre_core.tasks.protocol import PROTOCOLS
 
@@ -80,11 +81,7 @@ def _parsed(data: bytes) -> tuple[list[str], dict[str, list]]:
         if not line.strip():
             continue
         row = json.loads(line)
-        blocks = {LEGACY: row, **{name: row[name] for name in PROTOCOLS if isinstance(row.get(name), dict)}}
-        for name, block in blocks.items():
-            values = tuple(block.get(key) for key in ("tp", "fp", "fn"))
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-                raise ValueError(f"line {number}: tp, fp and fn must be integers")
+        for name, values in row_counts(row, f"line {number}").items():
             rows.setdefault(name, []).append(values)
         ids.append(str(row["id"]))
     return ids, rows
@@ -118,13 +115,16 @@ class _Source:
         """(document ids, {protocol: (documents x 3) TP, FP, FN}), read from the text without building records."""
         import numpy as np
 
-        from bre_core.runs.folder import PREDICTIONS, read_regular_bytes
+        from bre_core.runs.folder import PREDICTIONS, read_regular_bytes, regular_size
 
         with self._lock:
             if self._scan is None:
-                data = read_regular_bytes(self.folder / PREDICTIONS)
+                # the folder's counts file when it was written for these predictions, else the predictions' text
+                counted = read_counts(self.folder, regular_size(self.folder / PREDICTIONS))
                 try:
-                    ids, rows = _scanned_whole(data) or _scanned(data) or _parsed(data)
+                    if counted is None:
+                        data = read_regular_bytes(self.folder / PREDICTIONS)
+                    ids, rows = counted or _scanned_whole(data) or _scanned(data) or _parsed(data)
                 except (ValueError, KeyError, AttributeError, TypeError) as exc:
                     raise RunError(
                         f"{self.folder}: damaged run folder ({PREDICTIONS}: {exc}). Delete it and run it again."

@@ -70,7 +70,7 @@ def difference_figure(
     frame = frame.assign(data=[plot_text(data_label(d, s)) for d, s in zip(frame.dataset, frame.split)])
     if "seeds" not in frame:  # one seed's differences (analysis.pair_differences' rows)
         frame = frame.assign(seeds=1, significant=(frame.low > 0) | (frame.high < 0))
-    figure = go.Figure()
+    traces = []
     for pair, rows in frame.groupby("pair", sort=False):
         a, b = rows.a.iloc[0], rows.b.iloc[0]
         if question == "rq1":
@@ -79,7 +79,8 @@ def difference_figure(
             name = f"{b} (IFT: {about.get(b, (None, '?'))[1]}) − {a} (IFT: {about.get(a, (None, '?'))[1]})"
         name, shown_a, shown_b = plot_text(name), plot_text(a), plot_text(b)
         labels = [f"{d:+.3f}{SIGNIFICANT if s else ''}" for d, s in zip(rows.difference, rows.significant)]
-        figure.add_bar(
+        bar = dict(
+            type="bar",
             x=rows.data.tolist(),
             y=rows.difference.tolist(),
             # the observed difference can fall just outside a percentile interval: never a negative bar length
@@ -94,7 +95,7 @@ def difference_figure(
             cliponaxis=False,
             name=name,
             legendgroup=pair,
-            marker_color=colours.get(b),
+            marker={"color": colours.get(b)},
             customdata=rows[["a_f1", "b_f1", "low", "high", "documents", "protocol", "seeds"]].to_numpy().tolist(),
             hovertemplate=(
                 f"{shown_b} − {shown_a}<br>%{{x}}: %{{y:+.3f}} [%{{customdata[2]:+.3f}}, %{{customdata[3]:+.3f}}]<br>"
@@ -102,14 +103,16 @@ def difference_figure(
                 "seeds); %{customdata[4]} documents; %{customdata[5]} protocol<extra></extra>"
             ),
         )
+        traces.append(bar)
+    figure = go.Figure(data=traces, _validate=False)  # plain data: plotly's per-property checks cost seconds
     figure.add_hline(y=0, line_color="black", line_width=1)
     seeds = sorted(set(frame.seeds))
     n = f"n = {seeds[0]} seed{'s' if seeds[0] > 1 else ''}" if len(seeds) == 1 else f"n = {seeds[0]}–{seeds[-1]} seeds"
     figure.update_layout(
         title=titled(title, subtitle),
         barmode="group",
-        xaxis_title=f"Dataset ({n} per bar)",
-        yaxis_title=y_title,
+        xaxis={"title": {"text": f"Dataset ({n} per bar)"}},  # nested: a figure built unvalidated keeps it so
+        yaxis={"title": {"text": y_title}},
         legend=LEGEND_BELOW,
         margin={"t": 80, "r": 10},
         uniformtext={"minsize": 8, "mode": "hide"},

@@ -284,7 +284,9 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
 
     def show(*values):
         data = current()
-        return (*render(data, *values), pivot_of(data, values[4], values[-1]))
+        shown = (*render(data, *values), pivot_of(data, values[4], values[-1]))
+        data.start_warming(protocol_view.chosen(values[-1]))  # the other settings and protocol, for later clicks
+        return shown
 
     def reload(*values):
         return _updates(gr, current(refresh=True), list(values))
@@ -295,6 +297,8 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
     def per_class_of(evt: gr.SelectData):  # a leaderboard row: its dataset and setting in the per-class chart
         row = dict(zip(TABLE_COLUMNS, evt.row_value or ()))
         return gr.Dropdown(value=row.get("dataset")), gr.Dropdown(value=row.get("setting"))
+
+    per_class_of.__annotations__["evt"] = gr.SelectData  # a class, not a postponed string: Gradio then fills it in
 
     opened = tab.select if tab is not None else app.load
     opened(first, controls, controls, api_visibility="undocumented").then(show, shown, outputs)
