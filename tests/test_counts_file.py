@@ -14,7 +14,7 @@ RUN = "t5-base__ddi__test__k16__seed0"  # finds DDI's relation, counted twice by
 
 def counts_of(folder):
     run = read_run(folder, lazy=True)
-    return run.predictions.ids(), run.counts(), run.under("study").counts()
+    return run.predictions.ids(), run.under("corrected").counts(), run.under("study").counts()
 
 
 def test_written_with_the_run_and_equal_to_the_predictions(fixture_runs):
