@@ -287,7 +287,8 @@ def few_shot_curve(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_class(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per run and class: P/R/F1 and counts from metrics.json, support = gold relations (tp + fn)."""
+    """One row per run and class: P/R/F1 and counts from metrics.json, support = gold relations (tp + fn); precision
+    is empty (not 0) where the run predicted nothing of the class."""
     rows = []
     for run in runs:
         model, dataset, split, setting, seed = identity(run)
@@ -300,7 +301,7 @@ def per_class(runs: Sequence[Run]) -> pd.DataFrame:
                 {
                     **about,
                     "label": label,
-                    "precision": scores.get("precision"),
+                    "precision": scores.get("precision") if tp + fp else None,  # nothing predicted: no precision
                     "recall": scores.get("recall"),
                     "f1": scores.get("f1"),
                     "tp": tp,
