@@ -114,6 +114,7 @@ def difference_figure(
         xaxis={"title": {"text": f"Dataset ({n} per bar)"}},  # nested: a figure built unvalidated keeps it so
         yaxis={"title": {"text": y_title}},
         legend=LEGEND_BELOW,
+        showlegend=True,  # also for one pair: the legend names the two models compared
         margin={"t": 80, "r": 10},
         uniformtext={"minsize": 8, "mode": "hide"},
         height=460 + 22 * frame.pair.nunique(),
@@ -191,6 +192,21 @@ def few_shot_figure(curve: pd.DataFrame, colours: dict, about: dict, protocol: s
     return figure
 
 
+def wrapped(text: str, width: int = 14) -> str:
+    """A tick label on lines of about `width` characters, broken at spaces (plotly's <br>).
+
+    >>> wrapped("CPR:9 substrate and/or product (n=0)")
+    'CPR:9<br>substrate<br>and/or product<br>(n=0)'
+    """
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def class_figure(summary: pd.DataFrame, title: str, colours: dict, about: dict, display=None) -> go.Figure:
     """Grouped bars: per-class F1 (mean over seeds, sd error bars), class on x (as `display` shows it: "CPR:4
     downregulation") with its gold count, model as colour, the legend below."""
@@ -216,6 +232,10 @@ def class_figure(summary: pd.DataFrame, title: str, colours: dict, about: dict, 
         xaxis_title="Class (n = gold relations in the documents)",
         yaxis_title="F1 (mean ± sd over seeds)",
         yaxis_range=[0, 1.05],
-        legend=LEGEND_BELOW,
+        # class names on a few short lines, the legend at the chart's foot: nothing overlaps at 800 px
+        xaxis={"tickmode": "array", "tickvals": list(ticks.values()), "ticktext": [wrapped(t) for t in ticks.values()]},
+        legend={**LEGEND_BELOW, "yref": "container", "y": 0, "yanchor": "bottom"},
+        margin={"b": 60},
+        height=560,
     )
     return figure

@@ -27,17 +27,17 @@ LEADERBOARD = [
     ("model", "model", "str", "11%"),
     ("domain · IFT", "kind", "str", "9%"),
     ("dataset", "data", "str", "8%"),
-    ("setting", "setting", "str", "6%"),
+    ("setting", "setting", "str", "7%"),
     ("micro-F1", "micro_f1", "number", "6%"),
-    ("sd", "micro_f1_sd", "number", "5%"),
+    ("sd", "micro_f1_sd", "number", "6%"),
     ("95% CI low", "micro_f1_low", "number", "6%"),
     ("95% CI high", "micro_f1_high", "number", "6%"),
     ("n seeds", "seeds", "number", "5%"),
     ("macro-F1", "macro_f1", "number", "6%"),
     *[(f"micro-F1 {name}", f"micro_f1_{name}", "number", "6%") for name in PROTOCOLS],
     ("parse fail.", "parse_failures", "number", "5%"),
-    ("docs", "documents", "number", "5%"),
-    ("note", "note", "str", "10%"),
+    ("docs", "documents", "number", "4%"),
+    ("note", "note", "str", "9%"),
 ]
 TABLE_COLUMNS = {header: column for header, column, _, _ in LEADERBOARD}
 TABLE_TYPES = [kind for _, _, kind, _ in LEADERBOARD]
@@ -57,6 +57,29 @@ Then start the app with `BRE_RUNS_DIR=runs`, or copy the run folders into `asset
 
 
 _escape = markdown_text  # the name tests/test_ui_dashboard.py knows it by
+
+# Gradio 6's table sorts from a header's menu (⋮ → Sort descending / ascending), not on a click of the header: this
+# makes a click on a leaderboard header choose that sort, descending first, then alternating. Browser-only: no
+# request reaches the server (tests/test_browser_dashboard.py checks it sorts by the number).
+HEADER_CLICK_SORTS = """() => {
+  const choose = (order, tries) => {  // the menu opens on the next frames: look for its item a few times
+    const item = [...document.querySelectorAll('[role=menuitem]')]
+      .find((el) => el.textContent.toLowerCase().includes('sort ' + order));
+    if (item) item.click();
+    else if (tries > 0) setTimeout(() => choose(order, tries - 1), 50);
+  };
+  document.addEventListener('click', (event) => {
+    if (!event.isTrusted) return;  // the menu button clicked below
+    const th = event.target.closest && event.target.closest('#leaderboard thead th');
+    const menu = th && th.querySelector('button.cell-menu-button');
+    if (!menu || event.target.closest('button.cell-menu-button')) return;  // the menu itself works as before
+    const order = th.dataset.breSort === 'descending' ? 'ascending' : 'descending';
+    th.closest('thead').querySelectorAll('th').forEach((other) => delete other.dataset.breSort);
+    th.dataset.breSort = order;
+    event.stopPropagation();  // the table's own handlers would close the menu opened here
+    setTimeout(() => { menu.click(); choose(order, 20); }, 0);
+  }, true);
+}"""
 
 
 def write_csv(frame: pd.DataFrame, protocol: str = HEADLINE) -> str:
@@ -251,6 +274,7 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
         refresh = gr.Button("Refresh", scale=0)
     protocol = protocol_view.radio(gr)
     table = gr.Dataframe(
+        elem_id="leaderboard",
         label=(
             "Leaderboard: one row per model, dataset and setting; micro-F1 mean over seeds with its sd and 95% CI "
             "(n seeds), under the chosen protocol; click a header to sort, a row for its per-class F1"
@@ -300,6 +324,7 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
 
     per_class_of.__annotations__["evt"] = gr.SelectData  # a class, not a postponed string: Gradio then fills it in
 
+    app.load(None, None, None, js=HEADER_CLICK_SORTS)  # runs in the page only (fn None: no endpoint)
     opened = tab.select if tab is not None else app.load
     opened(first, controls, controls, api_visibility="undocumented").then(show, shown, outputs)
     refresh.click(reload, controls, controls).then(show, shown, outputs)
