@@ -15,12 +15,15 @@ from bre_core.tasks import PROTOCOLS
 
 # One row per model, dataset, split and setting; the seeds of a setting are summarised, never mixed across splits.
 GROUP = ["model", "domain", "ift", "dataset", "split", "setting"]
-LEADERBOARD_COLUMNS = GROUP + ["micro_f1", "micro_f1_sd", "macro_f1", "macro_f1_sd", "seeds", "micro", "macro"]
+LEADERBOARD_COLUMNS = GROUP + ["micro_f1", "micro_f1_sd", "micro_f1_low", "micro_f1_high"]
+LEADERBOARD_COLUMNS += ["macro_f1", "macro_f1_sd", "seeds", "micro", "macro"]
+# Student's t 97.5% quantile by degrees of freedom: the 95% CI of a mean over a few seeds (normal beyond 30).
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 # micro-F1 under each protocol, side by side, over the runs scored with it
 LEADERBOARD_COLUMNS += [c.format(name) for name in PROTOCOLS for c in ("micro_f1_{}", "micro_f1_{}_sd", "micro_{}")]
-LEADERBOARD_COLUMNS += ["recall_above_1", "parse_failures", "documents", "gpu_s_per_1k"]
+LEADERBOARD_COLUMNS += ["recall_above_1", "parse_failures", "documents", "first_run", "gpu_s_per_1k"]
 # Beside the protocol's score: mean hallucination rate and relaxed F1 over the runs that record them.
-LEADERBOARD_COLUMNS += ["hallucination_rate", "relaxed_f1", "hallucination", "relaxed"]
+LEADERBOARD_COLUMNS += ["hallucination_rate", "relaxed_f1"]  # empty (NaN) for runs written before they were
 DIFFERENCE_COLUMNS = ["pair", "a", "b", "dataset", "split", "setting", "seed", "a_f1", "b_f1", "difference"]
 DIFFERENCE_COLUMNS += ["low", "high", "documents", "protocol"]
 CURVE_COLUMNS = ["model", "domain", "ift", "dataset", "split", "setting", "k", "micro_f1", "sd", "seeds", "method"]
@@ -132,6 +135,20 @@ def recall_above_1(runs: Sequence[Run]) -> list[tuple[Run, str, float]]:
     return found
 
 
+def mean_ci(mean: float, sd: float, n: int) -> tuple[float, float]:
+    """The 95% t interval of a mean F1 over n seeds, kept within [0, 1] (NaN for one seed: no spread to go by).
+
+    >>> [round(v, 3) for v in mean_ci(0.5, 0.1, 5)]
+    [0.376, 0.624]
+    >>> mean_ci(0.5, 0.7071, 2)  # two seeds that disagree: the interval is the whole range
+    (0.0, 1.0)
+    """
+    if n is None or n < 2 or pd.isna(sd):
+        return math.nan, math.nan
+    half = T_975.get(n - 1, 2.0 if n <= 31 else 1.96) * sd / math.sqrt(n)
+    return max(0.0, mean - half), min(1.0, mean + half)
+
+
 def _format_counted(mean, sd, n: int, seeds: int) -> str:
     """format_mean, saying n when fewer seeds than the row's have this number (runs without the protocol)."""
     text = format_mean(mean, sd, n)
@@ -166,12 +183,13 @@ def leaderboard(table: pd.DataFrame) -> pd.DataFrame:
         recall_above_1=("_above", "sum"),
         parse_failures=("parse_failures", "mean"),
         documents=("documents", "max"),
+        first_run=("run", "first"),
         gpu_s_per_1k=("gpu_s_per_1k", "mean"),
         hallucination_rate=("hallucination_rate", "mean"),
         relaxed_f1=("relaxed_f1", "mean"),
     ).reset_index()
-    for column, text in (("hallucination_rate", "hallucination"), ("relaxed_f1", "relaxed")):
-        board[text] = [f"{value:.4f}" if pd.notna(value) else "unavailable" for value in board[column]]
+    intervals = [mean_ci(*v) for v in zip(board.micro_f1, board.micro_f1_sd, board.seeds)]
+    board["micro_f1_low"], board["micro_f1_high"] = [i[0] for i in intervals], [i[1] for i in intervals]
     board["micro"] = [format_mean(*v) for v in zip(board.micro_f1, board.micro_f1_sd, board.seeds)]
     board["macro"] = [format_mean(*v) for v in zip(board.macro_f1, board.macro_f1_sd, board.seeds)]
     for name in PROTOCOLS:
@@ -194,6 +212,49 @@ def filter_rows(frame: pd.DataFrame, **allowed: Iterable | None) -> pd.DataFrame
     return frame[keep]
 
 
+def matched_pairs(
+    runs: Sequence[Run],
+    pairs: Sequence[Sequence[str]],
+    settings: Iterable[str] | None = None,
+    protocol: str | None = None,
+) -> tuple[list[tuple], list[str], list[str]]:
+    """([(pair order, A, B, dataset, split, setting, seed, run A, run B, protocol used)], skipped, notes).
+
+    Both runs of a pair are over the same documents and seen under one protocol (shared_protocol: `protocol`,
+    default A's, where both hold it); a pair compared under another one is a note, one not comparable skipped.
+    """
+    index = {}
+    for run in runs:
+        index.setdefault(identity(run), run)
+    wanted = set(settings) if settings is not None else None
+    found, skipped, notes = [], [], []
+    for order, (name_a, name_b) in enumerate(pairs):
+        for (model, dataset, split, setting, run_seed), run_a in index.items():
+            if model != name_a or (wanted is not None and setting not in wanted):
+                continue
+            run_b = index.get((name_b, dataset, split, setting, run_seed))
+            if run_b is None:
+                continue
+            try:
+                same = same_documents(run_a, run_b)
+            except BreError as exc:  # a predictions file found damaged only now (the app reads them lazily)
+                skipped.append(f"{exc} Not compared.")
+                continue
+            if not same:
+                skipped.append(f"{run_a.path} and {run_b.path} are over different documents; not compared.")
+                continue
+            used = shared_protocol(run_a, run_b, protocol)
+            if used is None:
+                skipped.append(f"{run_a.path} and {run_b.path} share no scoring protocol; not compared.")
+                continue
+            if used != (protocol or run_a.protocol):
+                notes.append(f"{run_a.name} and {run_b.name}: compared under the {used} protocol, the one both hold.")
+            found.append(
+                (order, name_a, name_b, dataset, split, setting, run_seed, run_a.under(used), run_b.under(used), used)
+            )
+    return found, skipped, notes
+
+
 def pair_differences(
     runs: Sequence[Run],
     pairs: Sequence[Sequence[str]],
@@ -205,55 +266,34 @@ def pair_differences(
 ) -> pd.DataFrame:
     """Micro-F1 of B − A for each [A, B] pair with runs on the same dataset, split, setting and seed.
 
-    Both runs are seen under one protocol (shared_protocol: `protocol`, default A's, where both hold it); a pair
-    compared under another one is listed in `frame.attrs["notes"]`. The CI is the paired percentile bootstrap
-    over documents (scoring.paired_bootstrap's numbers, `seed` fixed so the chart is the same on every load).
-    Full-data rows come first. Runs whose documents differ (another data hash or document list) or that share
-    no protocol are not compared; they are listed in `frame.attrs["skipped"]`.
+    Pairs are matched by matched_pairs (one protocol per pair; notes and skipped pairs in `frame.attrs`). The CI
+    is the paired percentile bootstrap over documents (scoring.paired_bootstrap's numbers, `seed` fixed so the
+    chart is the same on every load). Full-data rows come first.
     """
-    index = {}
-    for run in runs:
-        index.setdefault(identity(run), run)
-    wanted = set(settings) if settings is not None else None
-    rows, skipped, notes = [], [], []
-    for order, (name_a, name_b) in enumerate(pairs):
-        for (model, dataset, split, setting, run_seed), run_a in index.items():
-            if model != name_a or (wanted is not None and setting not in wanted):
-                continue
-            run_b = index.get((name_b, dataset, split, setting, run_seed))
-            if run_b is None:
-                continue
-            if not same_documents(run_a, run_b):
-                skipped.append(f"{run_a.path} and {run_b.path} are over different documents; not compared.")
-                continue
-            used = shared_protocol(run_a, run_b, protocol)
-            if used is None:
-                skipped.append(f"{run_a.path} and {run_b.path} share no scoring protocol; not compared.")
-                continue
-            if used != (protocol or run_a.protocol):
-                notes.append(f"{run_a.name} and {run_b.name}: compared under the {used} protocol, the one both hold.")
-            run_a, run_b = run_a.under(used), run_b.under(used)
-            difference, low, high = paired_bootstrap(run_a.counts(), run_b.counts(), samples=samples, seed=seed)
-            rows.append(
-                {
-                    "pair": f"{name_b} − {name_a}",
-                    "a": name_a,
-                    "b": name_b,
-                    "dataset": dataset,
-                    "split": split,
-                    "setting": setting,
-                    "seed": run_seed,
-                    "a_f1": run_a.metrics.get("micro", {}).get("f1"),
-                    "b_f1": run_b.metrics.get("micro", {}).get("f1"),
-                    "difference": difference,
-                    "low": low,
-                    "high": high,
-                    "documents": len(run_a.predictions),
-                    "protocol": used,
-                    "_pair": order,
-                    "_setting": setting_rank(setting),
-                }
-            )
+    found, skipped, notes = matched_pairs(runs, pairs, settings, protocol)
+    rows = []
+    for order, name_a, name_b, dataset, split, setting, run_seed, run_a, run_b, used in found:
+        difference, low, high = paired_bootstrap(run_a.counts(), run_b.counts(), samples=samples, seed=seed)
+        rows.append(
+            {
+                "pair": f"{name_b} − {name_a}",
+                "a": name_a,
+                "b": name_b,
+                "dataset": dataset,
+                "split": split,
+                "setting": setting,
+                "seed": run_seed,
+                "a_f1": run_a.metrics.get("micro", {}).get("f1"),
+                "b_f1": run_b.metrics.get("micro", {}).get("f1"),
+                "difference": difference,
+                "low": low,
+                "high": high,
+                "documents": len(run_a.counts()),
+                "protocol": used,
+                "_pair": order,
+                "_setting": setting_rank(setting),
+            }
+        )
     frame = pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS + ["_pair", "_setting"])
     frame = frame.sort_values(["_setting", "setting", "dataset", "split", "_pair", "seed"], na_position="last")
     frame = frame[DIFFERENCE_COLUMNS].reset_index(drop=True)
@@ -279,7 +319,8 @@ def few_shot_curve(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_class(runs: Sequence[Run]) -> pd.DataFrame:
-    """One row per run and class: P/R/F1 and counts from metrics.json, support = gold relations (tp + fn)."""
+    """One row per run and class: P/R/F1 and counts from metrics.json, support = gold relations (tp + fn); precision
+    is empty (not 0) where the run predicted nothing of the class."""
     rows = []
     for run in runs:
         model, dataset, split, setting, seed = identity(run)
@@ -292,7 +333,7 @@ def per_class(runs: Sequence[Run]) -> pd.DataFrame:
                 {
                     **about,
                     "label": label,
-                    "precision": scores.get("precision"),
+                    "precision": scores.get("precision") if tp + fp else None,  # nothing predicted: no precision
                     "recall": scores.get("recall"),
                     "f1": scores.get("f1"),
                     "tp": tp,

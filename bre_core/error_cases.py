@@ -12,6 +12,7 @@ import pandas as pd
 
 from bre_core.atomic import write_text_atomic
 from bre_core.errors import BreError, UnknownNameError
+from bre_core.passage_names import passage_spelling
 from bre_core.runs import (
     PredictionRecord,
     Run,
@@ -94,9 +95,9 @@ def load_matching_documents(run: Run, data_dir=None) -> tuple[list[Document] | N
     return chosen, ""
 
 
-def _predicted(task: Task, record: PredictionRecord) -> tuple[Predicted, ...]:
+def _predicted(task: Task, record: PredictionRecord, spelled=lambda name: name) -> tuple[Predicted, ...]:
     return tuple(
-        Predicted(relation.label, task.relation_text(relation.args), keys, bool(matched))
+        Predicted(relation.label, task.relation_text(tuple(map(spelled, relation.args))), keys, bool(matched))
         for relation, keys, matched in zip(record.relations, record.keys, record.matched)
     )
 
@@ -106,12 +107,13 @@ def _judge(task: Task, a: PredictionRecord, b: PredictionRecord | None, document
     if document is None and not all(has_judgement(r) for r in records):
         return _judge_old_records(task, records)
     records = [with_judgement(r, task, document) for r in records]
+    spelled = passage_spelling(document)
     gold: dict[tuple, tuple[str, str]] = {}
     for record in records:
         for entry in sorted((*record.found, *record.missed), key=lambda entry: entry.get("at", 0)):
-            gold.setdefault(entry["key"], (entry["label"], task.relation_text(entry["args"])))
+            gold.setdefault(entry["key"], (entry["label"], task.relation_text(tuple(map(spelled, entry["args"])))))
     found = [record.gold_found() for record in records]
-    judged = [_predicted(task, record) for record in records]
+    judged = [_predicted(task, record, spelled) for record in records]
     found_b, relations_b = (found[1], judged[1]) if b is not None else (Counter(), ())
     return Judged(a.id, gold, records[0].gold_counted(), found[0], found_b, judged[0], relations_b)
 

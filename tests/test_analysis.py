@@ -168,3 +168,12 @@ def test_per_class(runs):
         & (summary.label == "CPR:4")
     ].iloc[0]
     assert (cpr4.f1, cpr4.sd, cpr4.seeds) == pytest.approx((1 / 3, 2 / 3 * SD2, 2))
+
+
+def test_per_class_precision_is_empty_where_nothing_was_predicted(fixture_runs):
+    frame = analysis.per_class(find_runs(fixture_runs)[0])
+    nothing = frame[frame.tp + frame.fp == 0]
+    assert len(nothing) > 0 and nothing.precision.isna().all()  # "—" on screen, never a precision of 0
+    assert frame[frame.tp + frame.fp > 0].precision.notna().all()
+    full = frame[(frame.model == "t5-base") & (frame.dataset == "chemprot") & (frame.setting == "full")]
+    assert full.set_index("label").loc["CPR:4", ["precision", "tp", "fp"]].tolist() == [1.0, 2, 0]

@@ -109,14 +109,14 @@ def test_dashboard_draws_charts_from_fixture_runs(page):
     page.get_by_text("Scored under the study protocol").first.wait_for()
     page.get_by_label("corrected", exact=True).filter(visible=True).check()
     page.get_by_text("Scored under the corrected protocol").first.wait_for()
-    page.locator(".js-plotly-plot").filter(has_text="full; corrected protocol").first.wait_for()
+    page.locator(".js-plotly-plot").filter(has_text="setting full · corrected protocol").first.wait_for()
     assert screenshot(page, "dashboard").stat().st_size > 10_000
 
 
 def test_error_cases_opens_a_case(page):
     page.get_by_role("tab", name="Error cases").click()
     # the first dataset and a comparable pair of fixture runs are chosen on load; cases are bucketed
-    page.locator("td").filter(has_text="salicylate → cox-2").first.wait_for()
+    page.locator("td").filter(has_text="salicylate → COX-2").first.wait_for()
     page.get_by_text("Document 1001").first.wait_for()  # the first case's document opens by itself
     document_id = page.get_by_label("Document id")
     document_id.fill("1002")  # open another document of the runs by its id

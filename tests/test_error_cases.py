@@ -24,11 +24,12 @@ from bre_core.tasks import get_task
 
 FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "data"
 # ChemProt train document 1001 has four gold relations, in this order (lower-cased, as the task writes them).
+# Names as the passage of 1001 spells them ("Aspirin inhibits COX-2 ..."; "salicylate" is lower-case there).
 CHEMPROT_GOLD = [
-    ("CPR:4", "aspirin → cox-2"),
-    ("CPR:4", "salicylate → cox-2"),
-    ("CPR:3", "aspirin → nf-kb"),
-    ("CPR:6", "ibuprofen → ppar gamma"),
+    ("CPR:4", "Aspirin → COX-2"),
+    ("CPR:4", "salicylate → COX-2"),
+    ("CPR:3", "Aspirin → NF-kB"),
+    ("CPR:6", "Ibuprofen → PPAR gamma"),
 ]
 # t5-base's "wrong" answer (fixture_runs.py) on 1001, plus a label word the parser does not know.
 WRONG = (
@@ -86,6 +87,13 @@ def rows(cases, *columns):
     return [tuple(row) for row in cases[list(columns)].itertuples(index=False)]
 
 
+def assert_same_cases(from_runs, cases):
+    """The run folders alone give the same cases; only the corpus knows how the passage spells each name."""
+    pd.testing.assert_frame_equal(
+        from_runs.assign(relation=from_runs.relation.str.lower()), cases.assign(relation=cases.relation.str.lower())
+    )
+
+
 def test_chemprot_full_t5_finds_all_scifive_the_first(runs):
     # Full setting, document 0 (1001): t5-base answers "gold", scifive-base "half" (the first relation only);
     # document 1 (1002) has no relations and both answer the null sentence.
@@ -100,7 +108,7 @@ def test_chemprot_full_t5_finds_all_scifive_the_first(runs):
     counts = ec.bucket_counts(cases)
     assert counts["bucket"].tolist() == list(ec.BUCKETS) and counts["count"].tolist() == [1, 3, 0, 0, 0, 0]
     # The run folders alone give the same cases.
-    pd.testing.assert_frame_equal(ec.buckets(a, b), cases)
+    assert_same_cases(ec.buckets(a, b), cases)
     # Swapping the runs swaps "only A" and "only B".
     assert ec.bucket_counts(ec.buckets(b, a))["count"].tolist() == [1, 0, 3, 0, 0, 0]
 
@@ -125,7 +133,7 @@ def test_every_fixture_pair_agrees_with_compare_and_the_scores(runs):
         if not ec.comparable(a, b):
             continue
         cases = ec.buckets(a, b, documents_of(a))
-        pd.testing.assert_frame_equal(ec.buckets(a, b), cases)  # corpus or run folders: the same cases
+        assert_same_cases(ec.buckets(a, b), cases)  # corpus or run folders: the same cases
         counts = dict(ec.bucket_counts(cases).itertuples(index=False))
         agreement = compare_runs(a, b, samples=10)["agreement"]
         assert [counts[k] for k in (ec.BOTH_RIGHT, ec.ONLY_A, ec.ONLY_B, ec.BOTH_WRONG)] == [
@@ -141,16 +149,16 @@ def test_spurious_relations_with_what_the_gold_has_for_the_pair(tmp_path):
     b = write_run(tmp_path, "half", "chemprot", "train", {"1001": HALF})
     cases = ec.buckets(a, b, documents_of(a))
     assert rows(cases, "bucket", "class", "relation", "gold for pair", "also in other run") == [
-        (ec.ONLY_A, "CPR:3", "aspirin → nf-kb", "", ""),
-        (ec.ONLY_A, "CPR:6", "ibuprofen → ppar gamma", "", ""),
-        (ec.ONLY_B, "CPR:4", "aspirin → cox-2", "", ""),
-        (ec.BOTH_WRONG, "CPR:4", "salicylate → cox-2", "", ""),
-        (ec.SPURIOUS_A, "CPR:3", "aspirin → cox-2", "CPR:4", "no"),
-        (ec.SPURIOUS_A, "CPR:3", "salicylate → cox-2", "CPR:4", "no"),
-        (ec.SPURIOUS_A, "CPR:5", "foo → bar", "", "no"),
-        (ec.SPURIOUS_A, "inhibition", "aspirin → cox-2", "CPR:4", "no"),
+        (ec.ONLY_A, "CPR:3", "Aspirin → NF-kB", "", ""),
+        (ec.ONLY_A, "CPR:6", "Ibuprofen → PPAR gamma", "", ""),
+        (ec.ONLY_B, "CPR:4", "Aspirin → COX-2", "", ""),
+        (ec.BOTH_WRONG, "CPR:4", "salicylate → COX-2", "", ""),
+        (ec.SPURIOUS_A, "CPR:3", "Aspirin → COX-2", "CPR:4", "no"),
+        (ec.SPURIOUS_A, "CPR:3", "salicylate → COX-2", "CPR:4", "no"),
+        (ec.SPURIOUS_A, "CPR:5", "foo → bar", "", "no"),  # not in the passage: as the model wrote it
+        (ec.SPURIOUS_A, "inhibition", "Aspirin → COX-2", "CPR:4", "no"),
     ]
-    pd.testing.assert_frame_equal(ec.buckets(a, b), cases)
+    assert_same_cases(ec.buckets(a, b), cases)
     assert ec.bucket_counts(cases)["count"].sum() == len(cases) == 8
 
 
@@ -233,10 +241,10 @@ def test_document_view_marks_each_relation(tmp_path):
     view = ec.document_view(a, b, "1001", documents_of(a))
     assert view.document.text.startswith("Aspirin inhibits COX-2") and view.output_b == HALF
     assert rows(view.gold, "relation", "A", "B") == [
-        ("aspirin → cox-2", "missed", "correct"),
-        ("salicylate → cox-2", "missed", "missed"),
-        ("aspirin → nf-kb", "correct", "missed"),
-        ("ibuprofen → ppar gamma", "correct", "missed"),
+        ("Aspirin → COX-2", "missed", "correct"),
+        ("salicylate → COX-2", "missed", "missed"),
+        ("Aspirin → NF-kB", "correct", "missed"),
+        ("Ibuprofen → PPAR gamma", "correct", "missed"),
     ]
     assert rows(view.a, "class", "outcome") == [
         ("CPR:3", "wrong"),
@@ -279,8 +287,8 @@ def test_filter_and_export(tmp_path):
     cases = ec.buckets(a, b, documents_of(a))
     assert len(ec.filter_cases(cases)) == 8
     assert rows(ec.filter_cases(cases, [ec.SPURIOUS_A], ["CPR:3"]), "relation") == [
-        ("aspirin → cox-2",),
-        ("salicylate → cox-2",),
+        ("Aspirin → COX-2",),
+        ("salicylate → COX-2",),
     ]
     assert len(ec.filter_cases(cases, [ec.ONLY_A, ec.ONLY_B])) == 3
     csv = ec.export(cases, "csv", tmp_path / "out" / "cases.csv")

@@ -34,7 +34,12 @@ def run_eval(spec, out, data, max_new_tokens=12, **options):
 def test_evaluate_writes_a_run_that_rescoring_reproduces(t5, fixture_data, tmp_path, capsys):
     run = run_eval(t5, tmp_path / "runs", fixture_data)
     assert run.path == tmp_path / "runs" / "tiny-t5__chemprot__train__zero-shot"
-    assert sorted(p.name for p in run.path.iterdir()) == ["manifest.json", "metrics.json", "predictions.jsonl"]
+    assert sorted(p.name for p in run.path.iterdir()) == [
+        "counts.json",
+        "manifest.json",
+        "metrics.json",
+        "predictions.jsonl",
+    ]
     manifest = run.manifest
     assert manifest["status"] == "complete"
     assert (manifest["dataset"], manifest["split"], manifest["documents"]) == ("chemprot", "train", 2)

@@ -91,7 +91,7 @@ def test_analyse_counts_and_filters(fixture_runs):
     assert list(cases.columns) == tab.SHOWN and "key" not in cases.columns
     assert "A = **t5-base**" in message and "4 of 4 cases over 2 documents" in message
     counts, cases, message = tab.analyse(context(data=DATA), a, b, ["only A right"], ["CPR:3", "CPR:6"])
-    assert cases["relation"].tolist() == ["aspirin → nf-kb", "ibuprofen → ppar gamma"] and "2 of 4" in message
+    assert cases["relation"].tolist() == ["Aspirin → NF-kB", "Ibuprofen → PPAR gamma"] and "2 of 4" in message
     # The summary counts the chosen classes over every bucket, so that it shows where their errors are.
     assert counts["count"].tolist() == [0, 2, 0, 0, 0, 0]
     assert tab.class_choices(context(data=DATA), a, b) == ["CPR:3", "CPR:4", "CPR:6"]
@@ -119,7 +119,7 @@ def test_document_html_is_escaped_and_coloured(tmp_path):
     a = write_run(tmp_path, "evil", "chemprot", "train", {"1001": evil})
     b = write_run(tmp_path, "wrong", "chemprot", "train", {"1001": WRONG})
     passage, relations, message = tab.open_document(context(data=DATA), str(a.path), str(b.path), " 1001 ")
-    assert "<img" not in relations and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; → cox-2" in relations
+    assert "<img" not in relations and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; → COX-2" in relations
     assert 'title="CHEMICAL"' in passage and ">Aspirin</mark>" in passage
     for outcome, colour in tab.OUTCOME_COLOURS.items():
         assert f"background:{colour}" in relations and f">{outcome}</span>" in relations
@@ -156,7 +156,7 @@ def test_export_writes_the_filtered_cases(fixture_runs, tmp_path, monkeypatch):
     assert frame["bucket"].tolist() == ["only A right"] * 3 and list(frame.columns) == [*ec.CASE_COLUMNS, "error class"]
     jsonl = tab.export_cases(context(data=DATA), a, b, [], ["CPR:4"], "jsonl")
     lines = [json.loads(line) for line in Path(jsonl).read_text(encoding="utf-8").splitlines()]
-    assert [row["relation"] for row in lines] == ["aspirin → cox-2", "salicylate → cox-2"]
+    assert [row["relation"] for row in lines] == ["Aspirin → COX-2", "salicylate → COX-2"]  # as the passage spells them
     assert tab.export_cases(context(data=DATA), a, b, ["only A right"], [], "csv") == path  # same selection, same file
 
 
@@ -182,12 +182,16 @@ def test_damaged_run_folders_are_named_and_the_rest_offered(fixture_runs, tmp_pa
     (damaged / "predictions.jsonl").write_text('{"id": "Lithium_ddi", "outp', encoding="utf-8")  # cut mid-line
     (root / "half-written").mkdir()
     (root / "half-written" / "predictions.partial.jsonl").write_text("", encoding="utf-8")
-    datasets, message = tab.dataset_choices(context(root))
+    ctx = context([str(root)], DATA)
+    datasets, message = tab.dataset_choices(ctx)
     assert datasets == ["chemprot", "dce", "ddi"]
-    assert message.startswith("⚠️ **2 run folder(s) skipped**")
-    assert "damaged run folder" in message and "half-written: not a complete run" in message
+    assert message.startswith("⚠️ **1 run folder(s) skipped**") and "half-written: not a complete run" in message
+    # The app reads predictions when a run is opened: the damaged file is named then, and nothing crashes.
+    other = folder(root, "scifive-base__ddi__test__full__seed42")
+    counts, cases, message = tab.analyse(ctx, folder(root, damaged.name), other, [], [])
+    assert message.startswith("**Cannot compare these runs.**") and "damaged run folder" in message
     assert "t5-base\\_\\_ddi\\_\\_test" in message  # the folder named, its underscores not read as emphasis
-    assert folder(root, damaged.name) not in [path for _, path in tab.run_choices(context([str(root)]), "ddi")]
+    assert cases.empty and tab.class_choices(ctx, folder(root, damaged.name), other) == []
 
 
 def test_cases_are_judged_under_the_chosen_protocol(fixture_runs):

@@ -56,8 +56,8 @@ class RunReader:
     tens of seconds each time. Safe to share between threads.
     """
 
-    def __init__(self, max_runs: int = 2000):
-        self.max_runs = max_runs
+    def __init__(self, max_runs: int = 2000, lazy: bool = False):
+        self.max_runs, self.lazy = max_runs, lazy  # lazy: predictions read when first needed (runs/lazy.py)
         self._read: OrderedDict[Path, tuple[tuple, Run]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -68,7 +68,7 @@ class RunReader:
             if known is not None and signature and known[0] == signature:
                 self._read.move_to_end(key)
                 return known[1]
-        run = read_run(folder)
+        run = read_run(folder, lazy=self.lazy)
         with self._lock:
             self._read[key] = (signature, run)
             self._read.move_to_end(key)

@@ -17,7 +17,8 @@ from bre_core.runs.records import LEGACY, PredictionRecord
 from bre_core.runs.run import Run
 from bre_core.tasks.protocol import HEADLINE, PROTOCOLS
 
-# One folder per run: manifest.json (what was run, how, on what), metrics.json, predictions.jsonl.
+# One folder per run: manifest.json (what was run, how, on what), metrics.json, predictions.jsonl, counts.json
+# (each document's TP/FP/FN per protocol; optional, redundant: runs/counts_file.py).
 # manifest.json is written last, so a folder without it (or with status other than "complete") is a
 # run in progress or an interrupted one, never read as complete. While a run is going, finished
 # documents are appended to predictions.partial.jsonl, which is what a resumed run starts from.
@@ -55,8 +56,10 @@ def is_complete(path: str | Path) -> bool:
         return False
 
 
-def read_run(path: str | Path) -> Run:
-    """A complete run folder; an incomplete or damaged one is a RunError saying what is wrong."""
+def read_run(path: str | Path, lazy: bool = False) -> Run:
+    """A complete run folder; an incomplete or damaged one is a RunError saying what is wrong.
+
+    `lazy`: predictions.jsonl is read when first needed (a damaged one is a RunError then), as the app reads."""
     path = Path(path)
     if not path.is_dir():
         raise RunError(f"{path}: no such run folder.")
@@ -68,6 +71,21 @@ def read_run(path: str | Path) -> Run:
     try:
         manifest = schema.manifest(read_json(path / MANIFEST), MANIFEST)
         scores, headline = metrics_by_protocol(read_json(path / METRICS))
+        if lazy:  # the file's kind and size are checked now, its lines when first needed (RecordsFile)
+            from bre_core.runs.lazy import RecordsFile
+
+            regular_size(path / PREDICTIONS)
+            return Run(path, manifest, scores[headline], RecordsFile(path, headline), headline, scores)
+    except RunError:
+        raise
+    except (OSError, ValueError, DataError) as exc:
+        raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
+    return Run(path, manifest, scores[headline], read_records(path, headline), headline, scores)
+
+
+def read_records(path: Path, headline: str) -> tuple[PredictionRecord, ...]:
+    """The records of a run folder's predictions.jsonl seen under `headline`; a damaged file is a RunError."""
+    try:
         predictions, seen = [], set()
         for number, line in enumerate(read_regular(path / PREDICTIONS).splitlines(), start=1):
             if not line.strip():
@@ -83,11 +101,11 @@ def read_run(path: str | Path) -> Run:
         raise RunError(f"{path}: damaged run folder ({exc}). Delete it and run it again.") from None
     if any(record.protocol != headline for record in predictions):
         raise RunError(f"{path}: damaged run folder (predictions lack the {headline} protocol's judgement).")
-    return Run(path, manifest, scores[headline], tuple(predictions), headline, scores)
+    return tuple(predictions)
 
 
-def read_regular(path: Path) -> str:
-    """A run file's text: a regular file (not a pipe or a device) of at most MAX_FILE_BYTES, valid UTF-8."""
+def regular_size(path: Path) -> int:
+    """A run file's size; a RunError unless it is a regular file (not a pipe or a device) of at most MAX_FILE_BYTES."""
     try:
         status = os.stat(path)
     except FileNotFoundError:
@@ -98,8 +116,19 @@ def read_regular(path: Path) -> str:
         raise RunError(
             f"{path}: {status.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes for a run file; skipped."
         )
+    return status.st_size
+
+
+def read_regular_bytes(path: Path) -> bytes:
+    """A run file's bytes, checked as regular_size checks it."""
+    regular_size(path)
     with open(path, "rb") as handle:
-        return handle.read(MAX_FILE_BYTES + 1).decode("utf-8")
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
+def read_regular(path: Path) -> str:
+    """A run file's text: a regular file (not a pipe or a device) of at most MAX_FILE_BYTES, valid UTF-8."""
+    return read_regular_bytes(path).decode("utf-8")
 
 
 def read_json(path: Path):
@@ -184,8 +213,14 @@ def append_partial(path: str | Path, records: list[PredictionRecord]) -> None:
 
 def finalize_run(path: str | Path, manifest: dict, metrics: dict, records: list[PredictionRecord]) -> Path:
     """Write predictions and metrics, then the manifest that marks the run complete; drop the partial file."""
+    from bre_core.runs.counts_file import COUNTS, counts_json
+
     path = Path(path)
-    write_text_atomic(path / PREDICTIONS, (json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in records))
+    rows = [r.to_json() for r in records]
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    write_text_atomic(path / PREDICTIONS, text)
+    # each document's counts, small, for the app's paired tests (runs/counts_file.py); before the manifest
+    write_text_atomic(path / COUNTS, json.dumps(counts_json(rows, len(text.encode("utf-8")))) + "\n")
     write_text_atomic(path / METRICS, json.dumps(metrics, indent=2) + "\n")
     write_text_atomic(path / MANIFEST, json.dumps({**manifest, "status": "complete"}, indent=2) + "\n")
     (path / PARTIAL).unlink(missing_ok=True)

@@ -85,6 +85,8 @@ class Run:
         """(documents x 3) array of each document's TP, FP, FN, in document order: what paired tests resample."""
         import numpy as np
 
+        if hasattr(self.predictions, "counts"):  # a RecordsFile (runs/lazy.py): read without building records
+            return self.predictions.counts()
         return np.array([[p.tp, p.fp, p.fn] for p in self.predictions], dtype=np.int64).reshape(-1, 3)
 
     @property
@@ -103,6 +105,10 @@ class Run:
             return self
         if protocol not in self.scores:
             return None
+        if hasattr(self.predictions, "under"):  # a RecordsFile: still unread, checked when read
+            return replace(
+                self, metrics=self.scores[protocol], predictions=self.predictions.under(protocol), protocol=protocol
+            )
         records = tuple(record.under(protocol) for record in self.predictions)
         if any(record is None for record in records):
             return None
@@ -114,9 +120,16 @@ def documents_difference(run_a: Run, run_b: Run) -> str | None:
     for key in SAME_DOCUMENTS:
         if run_a.manifest.get(key) != run_b.manifest.get(key):
             return f"{key}: {run_a.manifest.get(key)!r} vs {run_b.manifest.get(key)!r}"
-    if [p.id for p in run_a.predictions] != [p.id for p in run_b.predictions]:
+    if document_ids(run_a) != document_ids(run_b):
         return "they list different document ids"
     return None
+
+
+def document_ids(run: Run) -> tuple[str, ...]:
+    """The run's document ids in order (a RecordsFile, runs/lazy.py, reads them without building its records)."""
+    if hasattr(run.predictions, "ids"):
+        return run.predictions.ids()
+    return tuple(p.id for p in run.predictions)
 
 
 def same_documents(run_a: Run, run_b: Run) -> bool:

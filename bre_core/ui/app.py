@@ -43,13 +43,14 @@ def build_app(ctx: AppContext | None = None, data_dir: str | None = None):
         gr.Markdown(f"# {TITLE}\nA research tool, not for clinical use · based on Brokman & Kavuluru, arXiv:2402.13470")
         links = link_box.build(gr)
         # Each tab has an id, so that a link (?tab=...) can open it; build() returns the controls a link names.
+        # Dashboard and Error cases read the runs when they are opened, not when a page loads.
         with gr.Tabs(selected=link_box.DEFAULT_TAB) as tabs:
             with gr.Tab("Compare", id="compare") as compare:
                 named = {"compare": compare_tab.build(gr, app, ctx)}
             with gr.Tab("Dashboard", id="dashboard") as dashboard:
-                named["dashboard"] = dashboard_tab.build(gr, app, ctx)
+                named["dashboard"] = dashboard_tab.build(gr, app, ctx, tab=dashboard)
             with gr.Tab("Error cases", id="errors") as errors:
-                named["errors"] = errors_tab.build(gr, app, ctx)
+                named["errors"] = errors_tab.build(gr, app, ctx, tab=errors)
             with gr.Tab("Corpus", id="corpus") as corpus:
                 named["corpus"] = corpus_tab.build(gr, app, ctx.data_dir)
             with gr.Tab("About", id="about") as about:

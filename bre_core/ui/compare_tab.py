@@ -310,7 +310,7 @@ def build(gr, app, ctx: AppContext) -> dict:
 
     def opened(words, request: gr.Request):
         """The tab as a link opens it (deep_links), else its defaults; the link's values are checked first."""
-        link = parse_view(query_of(request), models=[variant.id for variant in ctx.variants()])
+        link = parse_view(query_of(request), models=ctx.variant_ids())
         if not link.wants("compare"):
             pair = ctx.default_pair("chemprot")
             picked_now = examples_for("chemprot", "test", words, pair.a, pair.b)

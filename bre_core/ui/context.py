@@ -40,7 +40,7 @@ class AppContext:
     runs_dirs: list[Path] = field(default_factory=list)
     max_new_tokens: int = MAX_NEW_TOKENS
     max_seconds: float = MAX_SECONDS
-    reader: RunReader = field(default_factory=RunReader)
+    reader: RunReader = field(default_factory=lambda: RunReader(lazy=True))  # predictions read when needed
     _cache: object = None
     _runs: list[Run] | None = None
     _warnings: list[str] = field(default_factory=list)
@@ -68,6 +68,10 @@ class AppContext:
         """Every model as published and every finetuned variant of it (models file and runs folders)."""
         return self.derived(("variants",), lambda: discover_variants(self.models, self.runs()[0]))
 
+    def variant_ids(self) -> list[str]:
+        """The ids a client may name a model by (Compare's pickers, the API, links)."""
+        return [variant.id for variant in self.variants()]
+
     def variant(self, name) -> Variant:
         """A variant by its id (InputError naming the models file's models when it is none)."""
         by_id = {variant.id: variant for variant in self.variants()}
@@ -93,11 +97,14 @@ class AppContext:
 
     def runs(self, refresh: bool = False) -> tuple[list[Run], list[str]]:
         """The complete runs in the runs folders (listed once, again on refresh: then only changed folders are read
-        again), and warnings for skipped folders. A refresh drops every table derived from the runs."""
+        again), and warnings for skipped folders. A refresh that finds other runs drops every table derived from them."""
         with self._lock:
             if self._runs is None or refresh:
+                before = self._runs
                 self._runs, self._warnings = find_runs(*self.runs_dirs, reader=self.reader)
-                self._derived.clear()
+                # The reader returns the same Run for an unchanged folder: tables derived from the same runs stay.
+                if before is None or list(map(id, before)) != list(map(id, self._runs)):
+                    self._derived.clear()
             return self._runs, self._warnings
 
     def run(self, path) -> Run:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from bre_core import analysis
+from bre_core import analysis, pooled
 from bre_core.config import ModelsFile, load_models_file
 from bre_core.runs import Run, find_runs, runs_table
 from bre_core.tasks import HEADLINE
@@ -37,11 +38,18 @@ class DashboardData:
     colours: dict[str, str]
     about: dict[str, tuple]  # model -> (domain, ift)
     samples: int = 1000
-    # Filled when first asked for, then kept for this load; a race only computes the same seeded numbers twice.
+    # Filled when first asked for (or by the warm-up), then kept for this load. One computation at a time: a click
+    # that needs what the warm-up is computing waits for it instead of computing it again.
     _views: dict = field(default_factory=dict)
     _differences: dict = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _warming: threading.Thread | None = field(default=None, repr=False)
 
     def view(self, protocol: str = HEADLINE) -> ProtocolView:
+        with self._lock:
+            return self._view(protocol)
+
+    def _view(self, protocol: str) -> ProtocolView:
         if protocol not in self._views:
             runs, kept = analysis.seen_under(self.runs, protocol)
             table = runs_table(runs)
@@ -61,15 +69,38 @@ class DashboardData:
         return self.view().board
 
     def differences(self, question: str, setting: str | None, protocol: str = HEADLINE) -> pd.DataFrame:
-        """Paired differences of one question, setting and protocol, bootstrapped when first asked for, then kept."""
+        """Paired differences of one question, setting and protocol, pooled over seeds (pooled.pooled_differences),
+        bootstrapped when first asked for, then kept."""
         key = (question, setting, protocol)
-        if key not in self._differences:
-            settings = None if setting is None else [setting]
-            pairs = analysis.question_pairs(self.pairs, question)  # rq1 with the LLM pairs of llm_rq1
-            self._differences[key] = analysis.pair_differences(
-                self.runs, pairs, settings=settings, samples=self.samples, protocol=protocol
-            )
-        return self._differences[key]
+        with self._lock:
+            if key not in self._differences:
+                settings = None if setting is None else [setting]
+                pairs = analysis.question_pairs(self.pairs, question)  # rq1 with the LLM pairs of llm_rq1
+                self._differences[key] = pooled.pooled_differences(
+                    self.runs, pairs, settings=settings, samples=self.samples, protocol=protocol
+                )
+            return self._differences[key]
+
+    def warm(self, first: str = HEADLINE) -> None:
+        """Compute what the other controls show, one table at a time: each protocol's view, then every setting's
+        RQ differences, the `first` protocol's first (what a click on the RQ setting or the protocol needs)."""
+        from bre_core.tasks import PROTOCOLS
+
+        protocols = [first, *(name for name in PROTOCOLS if name != first)]
+        for protocol in protocols:
+            self.view(protocol)
+        for protocol in protocols:
+            for setting in choices(self)["settings"]:
+                for question in ("rq1", "rq2"):
+                    self.differences(question, setting, protocol)
+
+    def start_warming(self, first: str = HEADLINE) -> threading.Thread:
+        """Run `warm` once per load in a background thread (after the first render: it never delays one)."""
+        with self._lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self.warm, args=(first,), name="dashboard-warm", daemon=True)
+                self._warming.start()
+            return self._warming
 
 
 def load_data(folders, models: ModelsFile | None = None, samples: int = 1000, reader=None) -> DashboardData:

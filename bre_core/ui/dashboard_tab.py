@@ -21,27 +21,31 @@ from bre_core.ui.dashboard_data import DashboardData, choices, load_data
 
 __all__ = ["DashboardData", "build", "choices", "load_dashboard", "load_data", "render"]
 
-# On-screen column -> leaderboard column; the CSV keeps the leaderboard's own (numeric) columns.
-TABLE_COLUMNS = {
-    "model": "model",
-    "domain": "domain",
-    "IFT": "ift",
-    "dataset": "dataset",
-    "split": "split",
-    "setting": "setting",
-    "micro-F1": "micro",  # these three under the chosen protocol
-    "macro-F1": "macro",
-    **{f"micro-F1 ({name})": f"micro_{name}" for name in PROTOCOLS},  # side by side, whatever is chosen
-    "micro-F1 (mean, for sorting)": "micro_f1",
-    "seeds": "seeds",
-    "parse failures (mean)": "parse_failures",
-    "documents": "documents",
-    "GPU-s / 1k docs": "gpu_s_per_1k",  # generation cost from the manifests (empty for CPU runs)
-    "note": "note",
-    "hallucination rate (mean)": "hallucination",  # beside the protocol's score (README: Beyond exact match)
-    "relaxed F1 (mean)": "relaxed",
-}
-TABLE_TYPES = ["str"] * (8 + len(PROTOCOLS)) + ["number"] * 4 + ["str"] * 3
+# The leaderboard on screen: (header, leaderboard column, gradio datatype, width), one value per cell; the CSV
+# holds the same columns. Add a column here and it appears on screen and in the CSV.
+LEADERBOARD = [
+    ("model", "model", "str", "10%"),
+    ("domain · IFT", "kind", "str", "8%"),
+    ("dataset", "data", "str", "7%"),
+    ("setting", "setting", "str", "6%"),
+    ("micro-F1", "micro_f1", "number", "5%"),
+    ("sd", "micro_f1_sd", "number", "5%"),
+    ("95% CI low", "micro_f1_low", "number", "5%"),
+    ("95% CI high", "micro_f1_high", "number", "5%"),
+    ("n seeds", "seeds", "number", "4%"),
+    ("macro-F1", "macro_f1", "number", "5%"),
+    *[(f"micro-F1 {name}", f"micro_f1_{name}", "number", "5%") for name in PROTOCOLS],
+    ("parse fail.", "parse_failures", "number", "4%"),
+    ("docs", "documents", "number", "4%"),
+    # beside the protocol's score (README: Beyond exact match); empty for runs written before they were recorded
+    ("halluc. rate", "hallucination_rate", "number", "5%"),
+    ("relaxed F1", "relaxed_f1", "number", "5%"),
+    ("GPU-s / 1k docs", "gpu_s_per_1k", "number", "5%"),  # generation cost from the manifests (empty on CPU)
+    ("note", "note", "str", "7%"),
+]
+TABLE_COLUMNS = {header: column for header, column, _, _ in LEADERBOARD}
+TABLE_TYPES = [kind for _, _, kind, _ in LEADERBOARD]
+NUMBERS = [header for header, _, kind, _ in LEADERBOARD if kind == "number"]
 EMPTY_STATE = """### No runs yet
 The dashboard reads run folders from `assets/results/` and from the folders in `$BRE_RUNS_DIR` (several
 separated by `{sep}`). Looked in: {folders}.
@@ -57,6 +61,29 @@ Then start the app with `BRE_RUNS_DIR=runs`, or copy the run folders into `asset
 
 
 _escape = markdown_text  # the name tests/test_ui_dashboard.py knows it by
+
+# Gradio 6's table sorts from a header's menu (⋮ → Sort descending / ascending), not on a click of the header: this
+# makes a click on a leaderboard header choose that sort, descending first, then alternating. Browser-only: no
+# request reaches the server (tests/test_browser_dashboard.py checks it sorts by the number).
+HEADER_CLICK_SORTS = """() => {
+  const choose = (order, tries) => {  // the menu opens on the next frames: look for its item a few times
+    const item = [...document.querySelectorAll('[role=menuitem]')]
+      .find((el) => el.textContent.toLowerCase().includes('sort ' + order));
+    if (item) item.click();
+    else if (tries > 0) setTimeout(() => choose(order, tries - 1), 50);
+  };
+  document.addEventListener('click', (event) => {
+    if (!event.isTrusted) return;  // the menu button clicked below
+    const th = event.target.closest && event.target.closest('#leaderboard thead th');
+    const menu = th && th.querySelector('button.cell-menu-button');
+    if (!menu || event.target.closest('button.cell-menu-button')) return;  // the menu itself works as before
+    const order = th.dataset.breSort === 'descending' ? 'ascending' : 'descending';
+    th.closest('thead').querySelectorAll('th').forEach((other) => delete other.dataset.breSort);
+    th.dataset.breSort = order;
+    event.stopPropagation();  // the table's own handlers would close the menu opened here
+    setTimeout(() => { menu.click(); choose(order, 20); }, 0);
+  }, true);
+}"""
 
 
 def write_csv(frame: pd.DataFrame, protocol: str = HEADLINE) -> str:
@@ -107,6 +134,49 @@ def _notes(board: pd.DataFrame) -> list[str]:
     return [f"⚠️ recall > 1 ({n} run{'s' * (n > 1)})" if n else "" for n in board.recall_above_1]
 
 
+# The CSV: the leaderboard's numbers and names, without the "mean ± sd (n)" texts (one value per cell).
+TEXTS = {"micro", "macro", *(f"micro_{name}" for name in PROTOCOLS)}
+CSV_COLUMNS = [c for c in analysis.LEADERBOARD_COLUMNS if c not in TEXTS] + ["note"]
+
+
+def leaderboard_table(board: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard's rows as shown: LEADERBOARD's columns, numbers rounded, one value per cell."""
+    shown = board.assign(
+        kind=[f"{d} · {i}" for d, i in zip(board.domain, board.ift)],
+        data=[analysis.data_label(d, s) for d, s in zip(board.dataset, board.split)],
+    )
+    table = shown[[column for _, column, _, _ in LEADERBOARD]].copy()
+    table.columns = [header for header, _, _, _ in LEADERBOARD]
+    return table.round({header: 1 if header in ("parse fail.", "GPU-s / 1k docs") else 4 for header in NUMBERS})
+
+
+def pivot_table(board: pd.DataFrame, setting: str | None) -> pd.DataFrame:
+    """Model x dataset: mean micro-F1 over seeds for one setting (blank where a model has no run)."""
+    rows = board[board.setting.astype(str) == str(setting)] if setting else board.iloc[0:0]
+    if rows.empty:
+        return pd.DataFrame({"model": []})
+    rows = rows.assign(data=[analysis.data_label(d, s) for d, s in zip(rows.dataset, rows.split)])
+    pivot = rows.pivot_table(index="model", columns="data", values="micro_f1", aggfunc="first").round(4)
+    pivot = pivot.assign(mean=pivot.mean(axis=1).round(4)).sort_values("mean", ascending=False)
+    return pivot.reset_index().rename_axis(columns=None)
+
+
+def pivot_of(data: DashboardData, rq_setting=None, protocol=HEADLINE) -> pd.DataFrame:
+    """The model x dataset view for the RQ setting (the default one when it has no runs) under the protocol."""
+    options = choices(data)
+    default = "full" if "full" in options["settings"] else next(iter(options["settings"]), None)
+    setting = rq_setting if rq_setting in options["settings"] else default
+    return pivot_table(data.view(protocol_view.chosen(protocol)).board, setting)
+
+
+def default_class_data(options: dict, datasets) -> str | None:
+    """The per-class chart's data: among those the dataset filter keeps, one with most classes (ChemProt, not CDR)."""
+    from bre_core.tasks import get_task
+
+    kept = [d for d in options["data"] if not datasets or d.split(" (")[0] in datasets] or options["data"]
+    return max(kept, key=lambda d: len(get_task(d.split(" (")[0]).classes), default=None)
+
+
 def render(
     data: DashboardData,
     datasets=None,
@@ -122,37 +192,44 @@ def render(
 
     Empty filters select everything. The RQ charts follow the dataset filter, the few-shot and per-class charts
     the dataset, domain and IFT filters; the setting filter applies to the table (the charts have their own).
-    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart.
+    `protocol` decides the table's micro-F1, macro-F1 and order, and every chart (pivot: see `pivot_of`).
     """
+    from bre_core.tasks import get_task
+
     protocol = protocol_view.chosen(protocol)
     view, options = data.view(protocol), choices(data)
     board = analysis.filter_rows(view.board, dataset=datasets, setting=settings, domain=domains, ift=ifts)
     board = board.assign(note=_notes(board))
-    table = board.rename(columns={v: k for k, v in TABLE_COLUMNS.items()})[list(TABLE_COLUMNS)]
-    table = table.round({"micro-F1 (mean, for sorting)": 4, "parse failures (mean)": 1})
-    csv = write_csv(board, protocol) if data.runs else None
+    table = leaderboard_table(board)
+    csv = write_csv(board[CSV_COLUMNS], protocol) if data.runs else None
 
-    rq_setting = rq_setting or ("full" if "full" in options["settings"] else next(iter(options["settings"]), None))
+    default = "full" if "full" in options["settings"] else next(iter(options["settings"]), None)
+    rq_setting = rq_setting if rq_setting in options["settings"] else default
     rq_figures, skipped, notes = [], [], []
     for question in ("rq1", "rq2"):
-        frame = data.differences(question, rq_setting, protocol)
+        frame = data.differences(question, rq_setting, protocol) if rq_setting else pd.DataFrame()
         skipped += frame.attrs.get("skipped", [])
         notes += frame.attrs.get("notes", [])
-        frame = analysis.filter_rows(frame, dataset=datasets)
-        rq_figures.append(
-            figures.difference_figure(frame, question, rq_setting or "none", data.colours, data.about, protocol)
-        )
+        frame = analysis.filter_rows(frame, dataset=datasets) if not frame.empty else frame
+        rq_figures.append(figures.difference_figure(frame, question, rq_setting, data.colours, data.about, protocol))
 
     curve = analysis.filter_rows(view.curve, dataset=datasets, domain=domains, ift=ifts)
     few_shot = figures.few_shot_figure(curve, data.colours, data.about, protocol)
 
-    class_data = class_data or next(iter(options["data"]), None)
-    class_setting = class_setting or rq_setting
-    classes = analysis.filter_rows(view.classes, setting=[class_setting], domain=domains, ift=ifts)
-    labels = [analysis.data_label(d, s) for d, s in zip(classes.dataset, classes.split)]
-    classes = classes[[label == class_data for label in labels]]
-    title = f"Per-class F1 on {plot_text(class_data)} (setting: {plot_text(class_setting)}; {protocol} protocol)"
-    per_class = figures.class_figure(classes, title, data.colours, data.about)
+    if class_data not in options["data"] or (datasets and class_data.split(" (")[0] not in datasets):
+        class_data = default_class_data(options, datasets)
+    class_setting = class_setting if class_setting in options["settings"] else rq_setting
+    if class_data is None:
+        per_class = figures.empty_figure("Per-class F1", "No runs yet: see the message above.")
+    else:
+        classes = analysis.filter_rows(view.classes, setting=[class_setting], domain=domains, ift=ifts)
+        labels = [analysis.data_label(d, s) for d, s in zip(classes.dataset, classes.split)]
+        classes = classes[[label == class_data for label in labels]]
+        title = figures.titled(
+            f"Per-class F1 on {plot_text(class_data)}", f"setting {plot_text(class_setting)} · {protocol} protocol"
+        )
+        task = get_task(class_data.split(" (")[0])
+        per_class = figures.class_figure(classes, title, data.colours, data.about, task.display_label)
     message = _message(data, protocol, table, sorted(set(skipped)), list(dict.fromkeys(notes)))
     return table, csv, *rq_figures, few_shot, per_class, message
 
@@ -181,8 +258,9 @@ def _updates(gr, data: DashboardData, values: list):
     return updates
 
 
-def build(gr, app, ctx: AppContext) -> None:
-    """Lay out the tab inside the current gr.Blocks context; read the runs when a page loads, again on Refresh."""
+def build(gr, app, ctx: AppContext, tab=None) -> None:
+    """Lay out the tab inside the current gr.Blocks context; read the runs when the tab is first opened (`tab`'s
+    select; without a tab, when a page loads), again on Refresh."""
 
     def current(refresh: bool = False) -> DashboardData:
         # One read shared by every visitor, kept by the context; Refresh lists the folders again (new or finished
@@ -200,31 +278,44 @@ def build(gr, app, ctx: AppContext) -> None:
         refresh = gr.Button("Refresh", scale=0)
     protocol = protocol_view.radio(gr)
     table = gr.Dataframe(
+        elem_id="leaderboard",
         label=(
-            "Leaderboard: one row per model, dataset, split and setting; mean ± sd over seeds (n seeds); micro-F1, "
-            "macro-F1 and the order under the chosen protocol, micro-F1 under each protocol side by side"
+            "Leaderboard: one row per model, dataset and setting; micro-F1 mean over seeds with its sd and 95% CI "
+            "(n seeds), under the chosen protocol; click a header to sort, a row for its per-class F1"
         ),
+        headers=list(TABLE_COLUMNS),
         datatype=TABLE_TYPES,
+        column_widths=[width for *_, width in LEADERBOARD],
         interactive=False,
+        wrap=True,
+        max_height=720,
     )
     download = gr.DownloadButton("Download the table (CSV)", size="sm")
-    rq_setting = gr.Dropdown(label="Setting compared in RQ1 and RQ2", info="full data is the study's main comparison")
-    with gr.Row():
-        rq1 = gr.Plot(label="RQ1")
-        rq2 = gr.Plot(label="RQ2")
-    few_shot = gr.Plot(label="Few-shot")
+    rq_setting = gr.Dropdown(
+        label="Setting compared in RQ1, RQ2 and the model × dataset view", info="full data: the study's main one"
+    )
+    pivot = gr.Dataframe(label="Model × dataset: micro-F1 (mean over seeds)", interactive=False, headers=["model"])
+    with gr.Row(equal_height=False):
+        with gr.Column(min_width=560):
+            rq1 = gr.Plot(label="RQ1", show_label=False)
+        with gr.Column(min_width=560):
+            rq2 = gr.Plot(label="RQ2", show_label=False)
+    few_shot = gr.Plot(label="Few-shot", show_label=False)
     with gr.Row():
         class_data = gr.Dropdown(label="Per-class F1: dataset")
         class_setting = gr.Dropdown(label="Per-class F1: setting")
-    per_class = gr.Plot(label="Per-class F1")
+    per_class = gr.Plot(label="Per-class F1", show_label=False)
     error_plot = gr.Plot(label="Error classes per model (the per-class chart's dataset and setting)")
 
     controls = [datasets, settings, domains, ifts, rq_setting, class_data, class_setting]
-    outputs = [table, download, rq1, rq2, few_shot, per_class, message]
+    outputs = [table, download, rq1, rq2, few_shot, per_class, message, pivot]
     shown = controls + [protocol]  # the protocol's choices never change: a reload leaves it as it is
 
     def show(*values):
-        return render(current(), *values)
+        data = current()
+        shown = (*render(data, *values), pivot_of(data, values[4], values[-1]))
+        data.start_warming(protocol_view.chosen(values[-1]))  # the other settings and protocol, for later clicks
+        return shown
 
     def reload(*values):
         return _updates(gr, current(refresh=True), list(values))
@@ -236,8 +327,18 @@ def build(gr, app, ctx: AppContext) -> None:
         return taxonomy_figures.dashboard_chart(current(), *values)
 
     chart = (errors, [class_data, class_setting, domains, ifts, protocol], error_plot)
-    app.load(first, controls, controls).then(show, shown, outputs).then(*chart)
+
+    def per_class_of(evt: gr.SelectData):  # a leaderboard row: its dataset and setting in the per-class chart
+        row = dict(zip(TABLE_COLUMNS, evt.row_value or ()))
+        return gr.Dropdown(value=row.get("dataset")), gr.Dropdown(value=row.get("setting"))
+
+    per_class_of.__annotations__["evt"] = gr.SelectData  # a class, not a postponed string: Gradio then fills it in
+
+    app.load(None, None, None, js=HEADER_CLICK_SORTS)  # runs in the page only (fn None: no endpoint)
+    opened = tab.select if tab is not None else app.load
+    opened(first, controls, controls, api_visibility="undocumented").then(show, shown, outputs).then(*chart)
     refresh.click(reload, controls, controls).then(show, shown, outputs).then(*chart)
+    table.select(per_class_of, None, [class_data, class_setting]).then(show, shown, outputs).then(*chart)
     for control in shown:
         # .input, not .change: the updates made by a (re)load would otherwise render seven times over
         control.input(show, shown, outputs, api_visibility="undocumented")

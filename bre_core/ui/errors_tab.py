@@ -61,9 +61,16 @@ def _corpus(ctx: AppContext, run: Run) -> tuple[list | None, str]:
 
 
 def _cases(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> tuple[pd.DataFrame, str]:
+    """The pair's cases, judged once per pair and protocol and kept by the context (every filter, export and
+    class list reads them)."""
+
     run_a, run_b = _seen(ctx, path_a, protocol), _seen(ctx, path_b, protocol)
     documents, note = _corpus(ctx, run_a)
-    return error_classes.with_error_classes(ec.buckets(run_a, run_b, documents), run_a, run_b, documents), note
+    key = ("error cases", str(path_a), str(path_b), run_a.protocol, documents is not None)  # a corpus may appear
+    return ctx.derived(
+        key,
+        lambda: (error_classes.with_error_classes(ec.buckets(run_a, run_b, documents), run_a, run_b, documents), note),
+    )
 
 
 def _listing(ctx: AppContext, fresh: bool = False) -> list[tuple[str, str, Manifest]]:
@@ -100,7 +107,11 @@ def comparable_choices(ctx: AppContext, path_a: str | None) -> list[tuple[str, s
 
 
 def class_choices(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> list[str]:
-    return sorted(set(_cases(ctx, path_a, path_b, protocol)[0]["class"])) if path_a and path_b else []
+    """The classes among the pair's cases (none for runs that cannot be compared: analyse says why)."""
+    try:
+        return sorted(set(_cases(ctx, path_a, path_b, protocol)[0]["class"])) if path_a and path_b else []
+    except (BreError, OSError):
+        return []
 
 
 def analyse(
@@ -177,10 +188,11 @@ def confusion_figure(ctx: AppContext, path_a, path_b, which="A", protocol=HEADLI
 
     figure = go.Figure()
     path = path_a if which == "A" else path_b
-    if not path:
-        return figure.update_layout(title=CHOOSE, height=300)
+    if not path:  # no axes: an empty heatmap would draw a meaningless grid
+        figure.add_annotation(text=CHOOSE, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+        return figure.update_layout(xaxis_visible=False, yaxis_visible=False, height=160)
     run = _seen(ctx, path, protocol)
-    table = ec.confusion(run, _corpus(ctx, run)[0])
+    table = ctx.derived(("confusion", str(path), run.protocol), lambda: ec.confusion(run, _corpus(ctx, run)[0]))
     hover = "gold %{y} → predicted %{x}: %{z}<extra></extra>"
     text = [[str(n) if n else "" for n in row] for row in table.values.tolist()]  # zeros left blank: less noise
     labels = {"x": [plot_text(c) for c in table.columns], "y": [plot_text(i) for i in table.index]}
@@ -202,8 +214,9 @@ def error_class_figure(ctx: AppContext, path_a, path_b, protocol=HEADLINE):
     return taxonomy_figures.pair_figure(run_a, run_b, _corpus(ctx, run_a)[0])
 
 
-def build(gr, app, ctx: AppContext) -> None:
-    """Lay out the tab inside the current gr.Blocks context; the run lists are read again when a page loads."""
+def build(gr, app, ctx: AppContext, tab=None) -> None:
+    """Lay out the tab inside the current gr.Blocks context; the run lists are read again when the tab is opened
+    (`tab`'s select; without a tab, when a page loads)."""
     message = gr.Markdown()
     with gr.Row():
         dataset = gr.Dropdown(choices=[], label="Dataset")
@@ -271,7 +284,7 @@ def build(gr, app, ctx: AppContext) -> None:
         event = event.then(*show).then(*figure).then(export, exported, download)
         event.then(lambda a, b, chosen: error_class_figure(ctx, a, b, chosen), [run_a, run_b, protocol], error_plot)
 
-    app.load(datasets, None, [dataset, message])
+    (tab.select if tab is not None else app.load)(datasets, None, [dataset, message])
     dataset.change(lambda name: pick(run_choices(ctx, name)), dataset, run_a)
     then_all(run_a.change(lambda a: pick(comparable_choices(ctx, a)), run_a, run_b))
     then_all(run_b.input(lambda: None, None, None))

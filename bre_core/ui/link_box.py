@@ -3,6 +3,7 @@ shows (and copies) the link of what is on the screen."""
 
 # No postponed annotations: Gradio fills in a parameter annotated gr.Request only when it sees the class.
 
+import json
 from pathlib import Path
 
 from bre_core.ui.compare_view import markdown_text
@@ -17,6 +18,15 @@ COPY_JS = """(query) => {
     try { navigator.clipboard.writeText(url).catch(() => {}); } catch (e) {}
     return url;
 }"""
+
+
+# In the browser: click the button of the link's tab (a known tab id only; anything else leaves Compare shown).
+OPEN_TAB_JS = f"""() => {{
+    const tab = new URLSearchParams(window.location.search).get("tab");
+    if ({json.dumps(list(TAB_KEYS))}.includes(tab) && tab !== "{DEFAULT_TAB}") {{
+        document.querySelector(`button[data-tab-id="${{tab}}"]`)?.click();
+    }}
+}}"""
 
 
 def build(gr) -> dict:
@@ -54,12 +64,16 @@ def wire(gr, app, ctx: AppContext, links: dict, tabs, tab_items: dict, named: di
     """Open the link's tab on load; track the tab shown; make the link of the view shown on "Copy link"."""
 
     def opened(request: gr.Request):
-        link = parse_view(query_of(request), models=ctx.model_names)
+        link = parse_view(query_of(request), models=ctx.variant_ids())
         if not link.linked:  # no link: leave the tabs alone (a tab clicked before this answer stays chosen)
-            return gr.skip(), gr.skip(), ""
-        return gr.Tabs(selected=link.tab), link.tab, notes_markdown(link, markdown_text)
+            return gr.skip(), ""
+        return link.tab, notes_markdown(link, markdown_text)
 
-    app.load(opened, None, [tabs, links["tab"], links["note"]], api_visibility="private")
+    # The tab is opened by a click on its button in the page, not by selecting it from the server: a click fires
+    # the tab's select event, which is what makes the Dashboard and Error cases read the runs.
+    app.load(opened, None, [links["tab"], links["note"]], api_visibility="private").then(
+        None, None, None, js=OPEN_TAB_JS
+    )
     for tab_id, item in tab_items.items():
         item.select(lambda shown=tab_id: shown, None, links["tab"], api_visibility="private")
     # Every control a link can name, in one list; each tab's values are picked out by position.
