@@ -60,7 +60,7 @@ def test_rq_legend_is_below_the_plot(browser):
 def test_no_chart_text_overlaps_at_800_px(browser):
     page = dashboard(browser, 800)
     charts = page.locator(".js-plotly-plot")
-    assert charts.count() == 4
+    assert charts.count() == 5  # RQ1, RQ2, few-shot, per-class, error classes
     for index in range(charts.count()):
         boxes = charts.nth(index).evaluate(TEXT_BOXES)
         assert len(boxes) >= 2  # a title and its note at least (RQ2 has no fixture pair: its empty state)
