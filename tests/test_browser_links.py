@@ -110,6 +110,22 @@ def test_copy_link_round_trips(open_page, app_url):
     )
 
 
+def test_links_open_error_cases_with_their_runs_and_the_dashboard_on_their_dataset(open_page):
+    a, b = "scifive-base__ddi__test__k16__seed1", "t5-base__ddi__test__k16__seed0"  # not the tab's first choices
+    page = open_page(f"?tab=errors&task=ddi&a={a}&b={b}")
+    page.get_by_text("A: scifive-base").first.wait_for()  # the tab opened and read its runs
+    assert page.get_by_role("tab", name="Error cases").get_attribute("aria-selected") == "true"
+    assert page.get_by_label("Run A").input_value().startswith(a + " (micro-F1 ")
+    assert page.get_by_label("Run B (same documents as A)").input_value().startswith(b + " (micro-F1 ")
+    page.get_by_role("button", name="Copy link").click()
+    page.wait_for_function("() => [...document.querySelectorAll('textarea, input')].some(e => e.value.includes(`b=`))")
+    assert page.get_by_label("Link to this view").input_value().endswith(f"?tab=errors&task=ddi&a={a}&b={b}")
+    dashboard = open_page("?tab=dashboard&task=ddi")
+    dashboard.get_by_text("RQ1: biomedical vs general").first.wait_for()
+    chosen = dashboard.locator(".token").filter(visible=True).all_inner_texts()  # the dataset filter's choice
+    assert [text.strip("× \n") for text in chosen] == ["ddi"]
+
+
 def test_a_bad_link_opens_the_default_view_with_a_note(open_page):
     page = open_page("?tab=%3Cimg%20src%3Dx%3E&task=ddi&a=nope&id=zebra")
     page.get_by_text("The link's tab '<img src=x>' is not one of").wait_for()

@@ -18,6 +18,7 @@ from bre_core.ui import protocol_view, taxonomy_figures
 from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
 from bre_core.ui.dashboard_data import DashboardData, choices, load_data
+from bre_core.ui.deep_links import parse_view, query_of
 
 __all__ = ["DashboardData", "build", "choices", "load_dashboard", "load_data", "render"]
 
@@ -258,7 +259,7 @@ def _updates(gr, data: DashboardData, values: list):
     return updates
 
 
-def build(gr, app, ctx: AppContext, tab=None) -> None:
+def build(gr, app, ctx: AppContext, tab=None) -> dict:
     """Lay out the tab inside the current gr.Blocks context; read the runs when the tab is first opened (`tab`'s
     select; without a tab, when a page loads), again on Refresh."""
 
@@ -320,8 +321,12 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
     def reload(*values):
         return _updates(gr, current(refresh=True), list(values))
 
-    def first(*values):
-        return _updates(gr, current(), list(values))
+    def first(datasets, settings, domains, ifts, rq_setting, class_data, class_setting, request: gr.Request):
+        link = parse_view(query_of(request))  # ?tab=dashboard&task=NAME opens the tab filtered to that dataset
+        datasets = [link.task] if link.wants("dashboard") else datasets
+        return _updates(gr, current(), [datasets, settings, domains, ifts, rq_setting, class_data, class_setting])
+
+    first.__annotations__["request"] = gr.Request  # a class, not a postponed string: Gradio then fills it in
 
     def errors(*values):
         return taxonomy_figures.dashboard_chart(current(), *values)
@@ -344,3 +349,4 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
         control.input(show, shown, outputs, api_visibility="undocumented")
     for control in chart[1]:
         control.input(*chart, api_visibility="undocumented")
+    return {"task": datasets}  # what a link to the tab names (deep_links: one chosen dataset)

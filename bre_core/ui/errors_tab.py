@@ -15,6 +15,7 @@ from bre_core.tasks import HEADLINE
 from bre_core.ui import protocol_view, taxonomy_figures
 from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
+from bre_core.ui.deep_links import View, parse_view, query_of
 from bre_core.ui.errors_view import (  # noqa: F401  (the tab's colours, for callers)
     HEATMAP_SCALES,
     MODEL_COLOURS,
@@ -104,6 +105,20 @@ def comparable_choices(ctx: AppContext, path_a: str | None) -> list[tuple[str, s
     # Other models first, then the same setting and seed: B defaults to the first, the usual question.
     same.sort(key=lambda run: (run[2].model_label == a.model_label, run[2].setting != a.setting, run[2].seed != a.seed))
     return [(label, path) for label, path, _ in same]
+
+
+def linked_choice(choices: list[tuple[str, str]], linked: str = "") -> str | None:
+    """The choice a link names (a dataset, or a run by its folder's name) when it is offered, else the first.
+
+    >>> linked_choice([("a", "/runs/x"), ("b", "/runs/y")], "y"), linked_choice([("a", "/runs/x")], "z")
+    ('/runs/y', '/runs/x')
+    """
+    named = [value for _, value in choices if linked and (value == linked or Path(value).name == linked)]
+    return (named or [value for _, value in choices] or [None])[0]
+
+
+def _link(request) -> View:
+    return parse_view(query_of(request))
 
 
 def class_choices(ctx: AppContext, path_a, path_b, protocol=HEADLINE) -> list[str]:
@@ -214,7 +229,7 @@ def error_class_figure(ctx: AppContext, path_a, path_b, protocol=HEADLINE):
     return taxonomy_figures.pair_figure(run_a, run_b, _corpus(ctx, run_a)[0])
 
 
-def build(gr, app, ctx: AppContext, tab=None) -> None:
+def build(gr, app, ctx: AppContext, tab=None) -> dict:
     """Lay out the tab inside the current gr.Blocks context; the run lists are read again when the tab is opened
     (`tab`'s select; without a tab, when a page loads)."""
     message = gr.Markdown()
@@ -242,12 +257,21 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
     which, plot = gr.Radio(choices=["A", "B"], value="A", label="Class confusion of run"), gr.Plot()
     error_plot = gr.Plot(label="Error classes of A and B")
 
-    def pick(choices):  # new (label, value) choices for a dropdown, the first one chosen
-        return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+    def pick(choices, linked: str = ""):  # new (label, value) choices, the link's (by folder name) or the first chosen
+        return gr.Dropdown(choices=choices, value=linked_choice(choices, linked))
 
-    def datasets():
+    def datasets(request: gr.Request):
         names, note = dataset_choices(ctx)
-        return pick([(name, name) for name in names]), note
+        link = _link(request)
+        return pick([(name, name) for name in names], link.task if link.wants("errors") else ""), note
+
+    def runs_a(name, request: gr.Request):
+        link = _link(request)
+        return pick(run_choices(ctx, name), link.a if link.wants("errors") else "")
+
+    def runs_b(a, request: gr.Request):
+        link = _link(request)
+        return pick(comparable_choices(ctx, a), link.b if link.wants("errors") else "")
 
     def table(a, b, kept, classes, chosen, errors):
         counted, shown, note = analyse(ctx, a, b, kept, classes, chosen, errors)
@@ -285,8 +309,8 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
         event.then(lambda a, b, chosen: error_class_figure(ctx, a, b, chosen), [run_a, run_b, protocol], error_plot)
 
     (tab.select if tab is not None else app.load)(datasets, None, [dataset, message])
-    dataset.change(lambda name: pick(run_choices(ctx, name)), dataset, run_a)
-    then_all(run_a.change(lambda a: pick(comparable_choices(ctx, a)), run_a, run_b))
+    dataset.change(runs_a, dataset, run_a)
+    then_all(run_a.change(runs_b, run_a, run_b))
     then_all(run_b.input(lambda: None, None, None))
     then_all(protocol.input(lambda: None, None, None), fresh=False)
     for control in (bucket_filter, class_filter, error_filter):
@@ -295,3 +319,4 @@ def build(gr, app, ctx: AppContext, tab=None) -> None:
     which.input(*figure)
     cases.select(selected, None, doc_id).then(*show)
     doc_id.submit(*show)
+    return {"task": dataset, "a": run_a, "b": run_b}  # what a link to the tab names (deep_links)
