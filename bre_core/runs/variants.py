@@ -68,7 +68,9 @@ def checkpoint_kind(run_path: Path) -> str | None:
 
 
 def variant_id(model: str, dataset: str, setting: str, seed) -> str:
-    """>>> variant_id("t5-base", "chemprot", "full", 42)
+    """A finetuned variant's id: the model, then the dataset, setting and seed of its training.
+
+    >>> variant_id("t5-base", "chemprot", "full", 42)
     't5-base@chemprot-full-seed42'
     """
     return f"{model}@{dataset}-{setting}-seed{seed}"
