@@ -20,6 +20,7 @@ from bre_core.datasets.chemprot import split_files
 from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_marker
 from bre_core.finetune.validation import read_curve
 from bre_core.runs import MANIFEST, METRICS, PARTIAL, PENDING, PREDICTIONS, is_complete, read_partial, read_run
+from bre_core.runs.counts_file import COUNTS
 from bre_core.tasks import get_task
 
 pytestmark = pytest.mark.slow  # real subprocesses killed with SIGKILL
@@ -185,7 +186,7 @@ def test_a_killed_evaluate_resumes_to_the_uninterrupted_run(tiny_t5, tmp_path, o
     assert run.manifest["timings"]["documents_generated"] == documents - len(kept)
     assert straight.manifest["timings"]["resumed_documents"] == 0
     # no partial, pending or temporary file left behind
-    assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, METRICS, PREDICTIONS]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([COUNTS, MANIFEST, METRICS, PREDICTIONS])
 
 
 # --- finetune -------------------------------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def test_a_killed_finetune_resumes_from_its_checkpoint_to_the_uninterrupted_mode
     assert resumed_weights["shared.weight"].ne(weights(Path(trainable_t5.path))["shared.weight"]).any()
     # the trainer states are gone once tested; no partial, pending or half-saved checkpoint is left behind
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["checkpoint", "validation.jsonl", MANIFEST, METRICS, PREDICTIONS]
+        ["checkpoint", "validation.jsonl", COUNTS, MANIFEST, METRICS, PREDICTIONS]
     )
     assert read_marker(folder / "checkpoint") == read_marker(straight.path / "checkpoint")
 
