@@ -34,9 +34,9 @@ def default_max_new_tokens(spec: ModelSpec) -> int:
     return OUTPUT_BUDGET[spec.architecture]
 
 
-def context_length(loaded: LoadedModel) -> int | None:
+def context_length(loaded) -> int | None:
     """Positions a decoder-only model can attend over (prompt plus output); None when the config does not say."""
-    config = loaded.model.config
+    config = loaded.config
     for key in ("n_positions", "max_position_embeddings", "n_ctx"):
         value = getattr(config, key, None)
         if isinstance(value, int) and value > 0:
@@ -44,7 +44,7 @@ def context_length(loaded: LoadedModel) -> int | None:
     return None
 
 
-def source_token_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
+def source_token_limit(loaded, max_new_tokens: int) -> int:
     """512 for encoder-decoders; for decoder-only models the context minus the output budget.
 
     When the budget is half the context or more (the study's 1024 for GPT-2's 1024 positions), the prompt keeps
@@ -117,7 +117,7 @@ def generate(
         return []
     neutralize_generation_config(loaded)  # in case the model's config was changed after loading
     limit = source_token_limit(loaded, max_new_tokens)
-    encoded = _encode(loaded, list(sources), limit, refuse_long)
+    encoded = encode_sources(loaded, list(sources), limit, refuse_long)
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]), reverse=True)
     results: list[Generation | None] = [None] * len(encoded)
     start = 0
@@ -154,7 +154,7 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def _encode(loaded: LoadedModel, sources: list[str], limit: int, refuse_long: bool = False) -> list[list[int]]:
+def encode_sources(loaded, sources: list[str], limit: int, refuse_long: bool = False) -> list[list[int]]:
     tokenizer = loaded.tokenizer
     full = tokenizer(sources, add_special_tokens=True, verbose=False)["input_ids"]
     long = [i for i, ids in enumerate(full) if len(ids) > limit]
@@ -177,10 +177,7 @@ def _generate_batch(
     padded = loaded.tokenizer.pad({"input_ids": batch}, padding="longest", return_tensors="pt")
     input_ids, attention_mask = padded["input_ids"], padded["attention_mask"]
     width = input_ids.shape[1]
-    budget = max_new_tokens
-    context = None if loaded.is_seq2seq else context_length(loaded)
-    if context is not None:
-        budget = max(1, min(max_new_tokens, context - width))  # never past the last position the model has
+    budget = batch_budget(loaded, width, max_new_tokens)
     device = loaded.model.device
     with torch.inference_mode():
         output = loaded.model.generate(
@@ -191,12 +188,29 @@ def _generate_batch(
     elapsed = time.perf_counter() - started
     # Encoder-decoders start with the decoder start token; decoder-only outputs start with the prompt.
     new_tokens = output[:, 1:] if loaded.is_seq2seq else output[:, width:]
+    return finish_batch(loaded, batch, new_tokens.tolist(), budget, elapsed, max_seconds)
+
+
+def batch_budget(loaded, width: int, max_new_tokens: int) -> int:
+    """The output budget of a batch whose longest source has `width` tokens: never past a decoder-only model's
+    last position."""
+    context = None if loaded.is_seq2seq else context_length(loaded)
+    if context is None:
+        return max_new_tokens
+    return max(1, min(max_new_tokens, context - width))
+
+
+def finish_batch(
+    loaded, batch: list[list[int]], rows: list[list[int]], budget: int, elapsed: float, max_seconds: float | None
+) -> list[Generation]:
+    """Generations from a batch's new token ids (any engine): cut after the first end-of-sequence token, why each
+    stopped, the text decoded without special tokens."""
     eos = loaded.token_ids().get("eos_token_id")
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
     seconds = elapsed / len(batch)
     out_of_time = max_seconds is not None and elapsed >= max_seconds
     generations = []
-    for ids, row in zip(batch, new_tokens.tolist()):
+    for ids, row in zip(batch, rows):
         end = next((n + 1 for n, token in enumerate(row) if token in eos_ids), None)
         length = end or len(row)
         stopped = "end" if end else "time" if out_of_time and length < budget else "tokens"

@@ -40,9 +40,21 @@ class LoadedModel:
     # The checkpoint's own generation_config.json, kept for the record; generation never uses it.
     checkpoint_generation_config: Any = field(default=None, repr=False)
 
+    engine = "hf"  # which engine generates with it (bre_core.models.engines)
+    releases_gil = False  # its decoding loop is Python: two at once in threads contend for the interpreter
+    engine_note: str | None = None  # why another engine than the one asked for (a fallback), for the record
+
     @property
     def is_seq2seq(self) -> bool:
         return self.spec.architecture == "seq2seq"
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def compute_type(self) -> str:
+        return str(self.dtype).replace("torch.", "")
 
     @property
     def memory_bytes(self) -> int:
@@ -107,15 +119,20 @@ def load_model(
             raise ModelUnavailableError(_unavailable(spec, offline, exc)) from exc
         raise ModelUnavailableError(f"Model '{spec.name}' could not be loaded from {source}: {exc}") from exc
     model.eval()
+    prepare_tokenizer(tokenizer, spec)
+    loaded = LoadedModel(model, tokenizer, spec, device, dtype, checkpoint_generation_config=model.generation_config)
+    neutralize_generation_config(loaded)
+    log.info("loaded %s (%s) on %s in %s: %.0f MB", spec.name, source, device, dtype, loaded.memory_bytes / 2**20)
+    return loaded
+
+
+def prepare_tokenizer(tokenizer, spec: ModelSpec) -> None:
+    """Padding for batched generation (every engine): decoder-only prompts padded on the left, with a pad token."""
     if spec.architecture == "causal":
         # Left padding keeps every prompt's last token next to the first generated one.
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-    loaded = LoadedModel(model, tokenizer, spec, device, dtype, checkpoint_generation_config=model.generation_config)
-    neutralize_generation_config(loaded)
-    log.info("loaded %s (%s) on %s in %s: %.0f MB", spec.name, source, device, dtype, loaded.memory_bytes / 2**20)
-    return loaded
 
 
 def neutralize_generation_config(loaded: LoadedModel) -> None:

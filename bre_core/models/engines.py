@@ -1,0 +1,144 @@
+"""The decoding engines (hf, ctranslate2): which one loads a model, and the generate() that dispatches to it.
+
+An engine is one entry of `engine_table()`: how it loads a spec, its generate function (the signature of
+bre_core.models.generate), and which specs it cannot serve (those fall back to hf, with a note in the record).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from bre_core.config import ModelSpec
+from bre_core.errors import BreError
+from bre_core.settings import CPU_BATCH, ENGINES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    load: Callable  # (spec, compute_type, device) -> a loaded model with .engine == name
+    generate: Callable  # bre_core.models.generate's signature
+    unsupported: Callable[[ModelSpec], str | None]  # why it cannot serve a spec (None: it can)
+    default_compute_type: str = "float32"
+
+
+def _load_hf(spec: ModelSpec, compute_type: str | None, device):
+    import torch
+
+    from bre_core.models.loading import load_model
+
+    dtype = getattr(torch, compute_type) if compute_type else None
+    return load_model(spec, device=device, dtype=dtype)
+
+
+def _generate_hf(*args, **kwargs):
+    from bre_core.models.generation import generate
+
+    return generate(*args, **kwargs)
+
+
+def _load_ct2(spec: ModelSpec, compute_type: str | None, device):
+    from bre_core.models.ct2_generation import load_ct2
+
+    return load_ct2(spec, compute_type or "float32", device)
+
+
+def _generate_ct2(*args, **kwargs):
+    from bre_core.models.ct2_generation import generate_ct2
+
+    return generate_ct2(*args, **kwargs)
+
+
+def _ct2_unsupported(spec: ModelSpec) -> str | None:
+    from bre_core.models.ct2_convert import CONVERTED_FAMILIES
+
+    if importlib.util.find_spec("ctranslate2") is None:
+        return "ctranslate2 is not installed (pip install -r requirements-fast.txt)"
+    if spec.family not in CONVERTED_FAMILIES:
+        # BioGPT and GPT-Neo: CTranslate2 4.8 has no converter for them.
+        return f"ctranslate2 does not support the {spec.family or 'unknown'} family ({spec.name})"
+    return None
+
+
+def engine_table() -> MappingProxyType:
+    """Engine name -> Engine. A third engine is one more entry here (and its name in settings.ENGINES)."""
+    return MappingProxyType(
+        {
+            "hf": Engine("hf", _load_hf, _generate_hf, lambda spec: None),
+            "ctranslate2": Engine("ctranslate2", _load_ct2, _generate_ct2, _ct2_unsupported),
+        }
+    )
+
+
+def get_engine(name: str) -> Engine:
+    table = engine_table()
+    if name not in table:
+        raise BreError(f"Unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
+    return table[name]
+
+
+def fast_engine_available() -> bool:
+    """Whether the compiled engine can be used here (without importing it)."""
+    return importlib.util.find_spec("ctranslate2") is not None
+
+
+def load_with_engine(spec: ModelSpec, engine: str = "hf", compute_type: str | None = None, device=None):
+    """Load `spec` for `engine`; hf (its default compute type) with `engine_note` set when the engine cannot serve it."""
+    chosen = get_engine(engine)
+    reason = chosen.unsupported(spec)
+    if reason is None:
+        return chosen.load(spec, compute_type, device)
+    log.warning("%s; generating with hf instead", reason)
+    loaded = get_engine("hf").load(spec, None, device)
+    loaded.engine_note = f"{reason}: generated with hf"
+    return loaded
+
+
+def generate(
+    loaded,
+    sources: Sequence[str],
+    max_new_tokens: int,
+    batch_size: int = CPU_BATCH,
+    progress: bool = False,
+    *,
+    max_seconds: float | None = None,
+    refuse_long: bool = False,
+):
+    """Greedy outputs for `sources` with the engine `loaded` was loaded for (see generation.generate)."""
+    engine = get_engine(getattr(loaded, "engine", "hf"))
+    return engine.generate(
+        loaded, sources, max_new_tokens, batch_size, progress, max_seconds=max_seconds, refuse_long=refuse_long
+    )
+
+
+def engine_record(loaded) -> dict:
+    """What the record says about how a model generated: engine, compute type, and a fallback's reason."""
+    record = {"engine": getattr(loaded, "engine", "hf"), "compute_type": getattr(loaded, "compute_type", None)}
+    note = getattr(loaded, "engine_note", None)
+    if note:
+        record["engine_note"] = note
+    return record
+
+
+def engine_label(loaded) -> str:
+    """'ctranslate2 int8', 'hf float32': how a column names the engine that produced it."""
+    record = engine_record(loaded)
+    return f"{record['engine']} {record['compute_type']}".strip()
+
+
+__all__ = [
+    "Engine",
+    "engine_label",
+    "engine_record",
+    "engine_table",
+    "fast_engine_available",
+    "generate",
+    "get_engine",
+    "load_with_engine",
+]
