@@ -9,6 +9,7 @@ import sys
 
 from bre_core import cli_commands as handlers
 from bre_core.errors import BreError
+from bre_core.settings import ENGINES
 
 PROTOCOL_NAMES = ("study", "corrected")  # bre_core.tasks.PROTOCOLS, named here so that --help imports nothing
 
@@ -91,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="output budget (default: the study's, 512 encoder-decoder / 1024 decoder-only)",
     )
     evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    evaluate.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="hf",
+        help="decoding engine: hf (default) or ctranslate2 (pip install -r requirements-fast.txt; README: Decoding "
+        "engines); models it does not support fall back to hf, as the run records",
+    )
+    evaluate.add_argument(
+        "--compute-type",
+        default=None,
+        help="weights' type: ctranslate2 float32 (default), int8, or float16/bfloat16 on a GPU; hf: float32, "
+        "float16, bfloat16 (default: the device's)",
+    )
     evaluate.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
     evaluate.set_defaults(handler=handlers.evaluate)
 

@@ -107,7 +107,7 @@ def evaluate(args) -> int:
         args.dataset,
         args.split,
         args.out,
-        decoding=DecodingSettings(args.max_new_tokens, args.batch_size),
+        decoding=DecodingSettings(args.max_new_tokens, args.batch_size, args.engine, args.compute_type),
         data_dir=args.data_dir,
         limit=args.limit,
         split_seed=args.split_seed,

@@ -86,10 +86,11 @@ def load_ct2(spec: ModelSpec, compute_type: str, device=None, load_hf=None) -> C
     from transformers import AutoConfig
 
     from bre_core.models.ct2_convert import ensure_converted, special_ids, vocabulary
-    from bre_core.models.loading import load_model
+    from bre_core.models.loading import _locate, load_model
 
     device = torch.device(device) if device is not None else _default_device()
     check_compute_type(compute_type, device.type)
+    _locate(spec)  # a missing folder is reported as the hf engine reports it, before any conversion
     hf_device = "cpu"  # conversion reads fp32 weights on the CPU
     loaded_hf = []
 

@@ -17,6 +17,7 @@ from bre_core.errors import BreError
 from bre_core.settings import CPU_BATCH, ENGINES
 
 log = logging.getLogger(__name__)
+HF_TYPES = ("float32", "float16", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ def _load_hf(spec: ModelSpec, compute_type: str | None, device):
 
     from bre_core.models.loading import load_model
 
+    if compute_type not in (None, *HF_TYPES):
+        raise BreError(f"compute type '{compute_type}' is not one of the hf engine's: {', '.join(HF_TYPES)}")
     dtype = getattr(torch, compute_type) if compute_type else None
     return load_model(spec, device=device, dtype=dtype)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -69,7 +70,7 @@ def evaluate(
     A complete run with the same settings is returned as it is. An interrupted one resumes: the documents
     it finished (predictions.partial.jsonl) are kept, the others generated.
     """
-    from bre_core.models import default_max_new_tokens, load_model
+    from bre_core.models import default_max_new_tokens, load_with_engine
 
     spec = model if isinstance(model, ModelSpec) else resolve_model(model, models_file)
     task = get_task(dataset)
@@ -92,6 +93,8 @@ def evaluate(
         "max_new_tokens": max_new_tokens,
         "setting": setting,
     }
+    if decoding.engine != "hf":  # runs written before engines existed keep their identity
+        identity["engine"] = {"engine": decoding.engine, "compute_type": decoding.compute_type}
     finished = finished_run(folder, identity)
     if finished is not None:
         return finished
@@ -100,8 +103,8 @@ def evaluate(
         identity,
         task,
         documents,
-        lambda: loaded or load_model(spec, device=device),
-        decoding=DecodingSettings(max_new_tokens, decoding.batch_size),
+        lambda: loaded or load_with_engine(spec, decoding.engine, decoding.compute_type, device),
+        decoding=dataclasses.replace(decoding, max_new_tokens=max_new_tokens),
         chunk_size=chunk_size,
         progress=progress,
         description=f"{spec.name} on {dataset} {split}",
@@ -130,7 +133,7 @@ def run_documents(
     """
     from tqdm.auto import tqdm
 
-    from bre_core.models import generate
+    from bre_core.models import engine_record, generate
 
     started = time.perf_counter()
     loaded = load()
@@ -164,7 +167,13 @@ def run_documents(
         **identity,
         **(extra_manifest or {}),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "decoding": {"strategy": "greedy", "num_beams": 1, "max_new_tokens": max_new_tokens, "batch_size": batch_size},
+        "decoding": {
+            "strategy": "greedy",
+            "num_beams": 1,
+            "max_new_tokens": max_new_tokens,
+            "batch_size": batch_size,
+            **engine_record(loaded),  # which engine and compute type produced the run (and why, after a fallback)
+        },
         "environment": _environment(loaded),
         "timings": {
             "load_seconds": round(load_seconds, 3),
@@ -275,7 +284,16 @@ def _environment(loaded) -> dict:
         "hardware": hardware,
         "cpu_threads": torch.get_num_threads(),
         "git_commit": _git_commit(),
+        **_engine_versions(loaded),
     }
+
+
+def _engine_versions(loaded) -> dict:
+    if getattr(loaded, "engine", "hf") != "ctranslate2":
+        return {}
+    import ctranslate2
+
+    return {"ctranslate2": ctranslate2.__version__}
 
 
 def _git_commit() -> str | None:
