@@ -47,8 +47,8 @@ def specs(tmp_path_factory) -> dict[str, ModelSpec]:
 
 
 def same_outputs(a, b) -> list[tuple]:
-    """Where two engines' generations differ: (index, hf's, ct2's); text, token counts and stop reason."""
-    keys = lambda g: (g.text, g.input_tokens, g.output_tokens, g.stopped)  # noqa: E731
+    """Where two engines' generations differ: (index, hf's, ct2's); ids, text, token counts and stop reason."""
+    keys = lambda g: (g.token_ids, g.text, g.input_tokens, g.output_tokens, g.stopped)  # noqa: E731
     return [(i, keys(x), keys(y)) for i, (x, y) in enumerate(zip(a, b)) if keys(x) != keys(y)]
 
 

@@ -28,6 +28,7 @@ class Generation:
     output_tokens: int  # generated tokens, up to and including the first end-of-sequence token
     seconds: float  # the batch's wall time divided among its members
     stopped: str = "end"  # why generation stopped: "end" (end-of-sequence), "tokens" (the budget) or "time"
+    token_ids: tuple[int, ...] = ()  # the generated ids (what engines are compared on); not kept in records
 
 
 def default_max_new_tokens(spec: ModelSpec) -> int:
@@ -215,5 +216,5 @@ def finish_batch(
         length = end or len(row)
         stopped = "end" if end else "time" if out_of_time and length < budget else "tokens"
         text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)
-        generations.append(Generation(text, len(ids), length, seconds, stopped))
+        generations.append(Generation(text, len(ids), length, seconds, stopped, tuple(row[:length])))
     return generations
