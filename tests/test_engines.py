@@ -328,3 +328,18 @@ def test_compare_runs_two_converted_models_at_once(specs):
     assert all(r.a.record.output_tokens >= 1 for r in rows)
     assert all(r.b.record is None and "not a model folder" in r.b.error for r in rows)
     assert json.dumps([r.a.record.output for r in rows])  # plain strings
+
+
+@needs_ct2
+def test_the_api_and_the_page_name_each_columns_engine(ui_context):
+    from bre_core.ui.compare_tab import FREE_TEXT, compare_text, run_comparison
+    from bre_core.ui.context import AppContext
+
+    cache = ModelCache(loader=lambda spec: load_with_engine(spec, "ctranslate2", "int8", "cpu"))
+    ctx = AppContext(models=ui_context.models, data_dir=ui_context.data_dir, _cache=cache)
+    ctx.max_new_tokens = 8
+    api = compare_text(ctx, "ddi", "t5-base", "scifive-base", "Warfarin and aspirin.")
+    assert (api["a"]["engine"], api["b"]["engine"]) == ("ctranslate2 int8", "ctranslate2 int8")
+    page = run_comparison(ctx, "ddi", "t5-base", "gone", FREE_TEXT, text="Warfarin and aspirin.")
+    assert page.a.caption.endswith(" · ctranslate2 int8") and "live ·" in page.a.caption
+    assert "not a model folder" in page.b.caption and "ctranslate2" not in page.b.caption

@@ -161,7 +161,7 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
 
     def as_json(side: Side) -> dict:
         if side.error or side.record is None:
-            return {"model": side.model, "error": side.error, "engine": side.engine}
+            return {"model": side.model, "error": side.error}
         record = side.record
         return {
             "model": side.model,
