@@ -55,15 +55,16 @@ def converted_folder(spec: ModelSpec, compute_type: str) -> Path:
     return cache_root() / source_key(spec) / compute_type
 
 
-def ensure_converted(spec: ModelSpec, compute_type: str, load_hf) -> Path:
-    """The converted model's folder, converting first when the cache has none (`load_hf()` gives a LoadedModel)."""
+def ensure_converted(spec: ModelSpec, compute_type: str, load_hf):
+    """The converted model's folder, converting first when the cache has none, and the LoadedModel it was converted
+    from (`load_hf()`), or None when the cache had it."""
     folder = converted_folder(spec, compute_type)
     if (folder / DONE).is_file():
-        return folder
+        return folder, None
     loaded = load_hf()
     log.info("converting %s to CTranslate2 (%s) into %s", spec.name, compute_type, folder)
     convert(loaded.model, loaded.tokenizer, folder, compute_type, loaded.token_ids())
-    return folder
+    return folder, loaded
 
 
 def convert(model, tokenizer, folder: Path, compute_type: str, token_ids: dict | None = None) -> Path:

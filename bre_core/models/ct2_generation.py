@@ -83,7 +83,6 @@ def check_compute_type(compute_type: str, device: str) -> None:
 def load_ct2(spec: ModelSpec, compute_type: str, device=None, load_hf=None) -> Ct2Model:
     """Convert `spec` (once; cached) and load it for `compute_type` on `device` (default: cuda when there is one)."""
     import ctranslate2
-    from transformers import AutoConfig
 
     from bre_core.models.ct2_convert import ensure_converted, special_ids, vocabulary
     from bre_core.models.loading import _locate, load_model
@@ -91,20 +90,15 @@ def load_ct2(spec: ModelSpec, compute_type: str, device=None, load_hf=None) -> C
     device = torch.device(device) if device is not None else _default_device()
     check_compute_type(compute_type, device.type)
     _locate(spec)  # a missing folder is reported as the hf engine reports it, before any conversion
-    hf_device = "cpu"  # conversion reads fp32 weights on the CPU
-    loaded_hf = []
-
-    def hf():
-        if not loaded_hf:
-            loaded_hf.append((load_hf or load_model)(spec, device=hf_device, dtype=torch.float32))
-        return loaded_hf[0]
-
-    folder = ensure_converted(spec, compute_type, hf)
-    if loaded_hf:
-        tokenizer, config = loaded_hf[0].tokenizer, loaded_hf[0].config
-        loaded_hf.clear()  # the fp32 copy is not kept
+    # Conversion reads fp32 weights on the CPU; the copy is dropped once converted.
+    folder, converted_from = ensure_converted(
+        spec, compute_type, lambda: (load_hf or load_model)(spec, device="cpu", dtype=torch.float32)
+    )
+    if converted_from is not None:
+        tokenizer, config = converted_from.tokenizer, converted_from.config
+        del converted_from
     else:
-        tokenizer, config = _tokenizer_and_config(spec, AutoConfig)
+        tokenizer, config = _tokenizer_and_config(spec)
     runner_class = ctranslate2.Translator if spec.architecture == "seq2seq" else ctranslate2.Generator
     options = {"device_index": device.index or 0} if device.type == "cuda" else {"intra_threads": _cpu_threads()}
     runner = runner_class(str(folder), device=device.type, compute_type=compute_type, **options)
@@ -187,16 +181,16 @@ def _deadline(started: float, max_seconds: float | None):
     return lambda step: time.perf_counter() - started >= max_seconds
 
 
-def _tokenizer_and_config(spec: ModelSpec, auto_config):
+def _tokenizer_and_config(spec: ModelSpec):
     """The tokenizer (with the hf engine's padding) and config of a model already converted."""
-    from transformers import AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     from bre_core.models.loading import _locate, prepare_tokenizer
 
     source, options, _ = _locate(spec)
     tokenizer = AutoTokenizer.from_pretrained(source, **options)
     prepare_tokenizer(tokenizer, spec)
-    return tokenizer, auto_config.from_pretrained(source, **options)
+    return tokenizer, AutoConfig.from_pretrained(source, **options)
 
 
 def _default_device() -> torch.device:
