@@ -90,18 +90,24 @@ def answer(
     return sides
 
 
-def answer_both(specs: dict[str, ModelSpec], task: Task, inputs: Sequence[Document | str], **options) -> dict:
-    """answer() for each slot's model ({"a": spec, "b": spec}), the models generating at the same time where they can.
+def decodes_alongside(loaded) -> bool:
+    """Whether `loaded` may decode while the other side does (answer_both)."""
+    return getattr(loaded, "releases_gil", False) or getattr(getattr(loaded, "device", None), "type", None) == "cpu"
 
-    Each side runs in its own thread. Engines that release the GIL while decoding (ctranslate2) decode at once;
-    Python decoding loops (hf) take turns, since two at once measured slower than one after the other (2.2x the
-    sum on an H100; bench/RESULTS.md, bench/live.py), though one side may load while the other decodes.
-    A side that fails or runs out of time affects only its own answers.
+
+def answer_both(specs: dict[str, ModelSpec], task: Task, inputs: Sequence[Document | str], **options) -> dict:
+    """answer() for each slot's model ({"a": spec, "b": spec}), the models generating at the same time where that pays.
+
+    Each side runs in its own thread. They decode at once where the engine releases the GIL (ctranslate2), and
+    for hf on a CPU (two threads measured 0.67x and 0.79x the time of taking turns in two of three runs on this
+    project's 2-core CPU, 1.36x in the third; two processes 2.7-5.3x: bench/RESULTS.md). hf models on a GPU take
+    turns: there two Python decoding loops took 2.17x the sum (an H100), though one side may load while the other
+    decodes. A side that fails or runs out of time affects only its own answers.
     """
     turns = threading.Lock()
 
     def gate(loaded):
-        return contextlib.nullcontext() if getattr(loaded, "releases_gil", False) else turns
+        return contextlib.nullcontext() if decodes_alongside(loaded) else turns
 
     with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="bre-side") as pool:
         futures = {slot: pool.submit(answer, spec, task, inputs, gate=gate, **options) for slot, spec in specs.items()}
