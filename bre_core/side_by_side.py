@@ -100,7 +100,7 @@ def answer_both(specs: dict[str, ModelSpec], task: Task, inputs: Sequence[Docume
 
     Each side runs in its own thread. They decode at once where the engine releases the GIL (ctranslate2), and
     for hf on a CPU (two threads measured 0.67x and 0.79x the time of taking turns in two of three runs on this
-    project's 2-core CPU, 1.36x in the third; two processes 2.7-5.3x: bench/RESULTS.md). hf models on a GPU take
+    project's 2-core CPU, 1.36x in the third; two processes 2.3-5.3x: bench/RESULTS.md). hf models on a GPU take
     turns: there two Python decoding loops took 2.17x the sum (an H100), though one side may load while the other
     decodes. A side that fails or runs out of time affects only its own answers.
     """
