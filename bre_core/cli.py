@@ -9,6 +9,7 @@ import sys
 
 from bre_core import cli_commands as handlers
 from bre_core.errors import BreError
+from bre_core.settings import ENGINES
 
 PROTOCOL_NAMES = ("study", "corrected")  # bre_core.tasks.PROTOCOLS, named here so that --help imports nothing
 
@@ -91,6 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="output budget (default: the study's, 512 encoder-decoder / 1024 decoder-only)",
     )
     evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    evaluate.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="hf",
+        help="decoding engine: hf (default), ctranslate2 (pip install -r requirements-fast.txt; README: Decoding "
+        "engines; models it does not support fall back to hf, as the run records) or vllm (CUDA; "
+        "requirements-llm.txt)",
+    )
+    evaluate.add_argument(
+        "--compute-type",
+        default=None,
+        help="weights' type: ctranslate2 float32 (default), int8, or float16/bfloat16 on a GPU; hf: float32, "
+        "float16, bfloat16 (default: the device's)",
+    )
     evaluate.add_argument("--models", default=None, help="models file (default: $BRE_MODELS, else models.yaml)")
     evaluate.add_argument(
         "--setting",
@@ -99,9 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--demonstration-seed", type=int, default=0, help="seed drawing the icl-kN demonstrations (default 0)"
-    )
-    evaluate.add_argument(
-        "--engine", choices=("hf", "vllm"), default="hf", help="hf (transformers, default) or vllm (CUDA, optional)"
     )
     evaluate.set_defaults(handler=handlers.evaluate)
 

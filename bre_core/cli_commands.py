@@ -129,14 +129,13 @@ def evaluate(args) -> int:
         args.dataset,
         args.split,
         args.out,
-        decoding=DecodingSettings(args.max_new_tokens, args.batch_size),
+        decoding=DecodingSettings(args.max_new_tokens, args.batch_size, args.engine, args.compute_type),
         data_dir=args.data_dir,
         limit=args.limit,
         split_seed=args.split_seed,
         device=args.device,
         setting=args.setting,
         demonstration_seed=args.demonstration_seed,
-        engine=args.engine,
     )
     print(f"{run.path}: {run.metrics['documents']} documents")
     prompt = run.manifest.get("prompt") or {}

@@ -11,14 +11,18 @@ FULL_DATA_SEED = 42  # the study's seed for full-data finetuning
 FEW_SHOT_SEEDS = (0, 1, 2, 3, 4)  # the study's data seeds for few-shot samples; the first is the default
 SEQ2SEQ_MAX_TOKENS = 512  # the study truncates encoder-decoder sources (and training targets) at 512 tokens
 GPU_BATCH, CPU_BATCH = 64, 16  # sources generated together: large on a GPU (batch 1 is launch-bound), small on a CPU
+ENGINES = ("hf", "ctranslate2", "vllm")  # decoding engines (bre_core.models.engines); hf is the default
 
 
 @dataclass(frozen=True)
 class DecodingSettings:
-    """Greedy decoding: the output budget (None: the study's for the architecture) and the batch size."""
+    """Greedy decoding: the output budget (None: the study's for the architecture), the batch size, the engine and
+    its compute type (None: the engine's default, float32 for ctranslate2; the device's dtype for hf)."""
 
     max_new_tokens: int | None = None
     batch_size: int | None = None
+    engine: str = "hf"
+    compute_type: str | None = None
 
     def batch_for(self, device_type: str) -> int:
         """The batch size on a device of this type ("cuda", "cpu", ...)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bre_core.config import ModelSpec
@@ -24,6 +27,7 @@ class Side:
     record: PredictionRecord | None = None
     error: str | None = None  # why this model gave no answer (the other side is unaffected)
     note: str | None = None  # what limits the answer, e.g. generation cut short by the time limit
+    engine: str | None = None  # what generated it, e.g. "ctranslate2 float32" (None: it never got that far)
 
 
 @dataclass
@@ -47,27 +51,33 @@ def answer(
     max_new_tokens: int | None = None,
     max_seconds: float | None = None,
     refuse_long: bool = False,
+    gate: Callable[[object], contextlib.AbstractContextManager] | None = None,
 ) -> list[Side]:
     """One model's answers on `inputs` (documents are judged against their gold; free text is not).
 
     A model that cannot be loaded, runs out of memory or fails in any other way gives sides that carry the
     error instead of raising. `max_seconds` and `refuse_long` are generate()'s: the app's time bound and its
-    refusal to cut a passage that is too long for the model.
+    refusal to cut a passage that is too long for the model. `gate(loaded)` is held while it generates
+    (answer_both: one Python decoding loop at a time).
     """
-    from bre_core.models import default_max_new_tokens, generate
+    from bre_core.models import default_max_new_tokens, engine_label, generate
 
     documents = [item if isinstance(item, Document) else None for item in inputs]
     sources = [task.source(d) if d is not None else task.source_for_text(str(t)) for d, t in zip(documents, inputs)]
     budget = max_new_tokens or default_max_new_tokens(spec)
+    engine = None
     try:
-        generations = generate(
-            cache.get(spec), sources, budget, batch_size, max_seconds=max_seconds, refuse_long=refuse_long
-        )
+        loaded = cache.get(spec)
+        engine = engine_label(loaded)
+        with gate(loaded) if gate else contextlib.nullcontext():
+            generations = generate(
+                loaded, sources, budget, batch_size, max_seconds=max_seconds, refuse_long=refuse_long
+            )
     except BreError as exc:
-        return [Side(model=spec.name, error=str(exc)) for _ in inputs]
+        return [Side(model=spec.name, error=str(exc), engine=engine) for _ in inputs]
     except Exception as exc:  # a fault in one model must not take the other side, or the server, down
         error = log_fault(log, spec.name, exc)
-        return [Side(model=spec.name, error=error) for _ in inputs]
+        return [Side(model=spec.name, error=error, engine=engine) for _ in inputs]
     sides = []
     for i, (document, generation) in enumerate(zip(documents, generations)):
         note = (
@@ -75,8 +85,33 @@ def answer(
             if generation.stopped == "time"
             else None
         )
-        sides.append(Side(spec.name, prediction_record(task, document, generation, f"text-{i + 1}"), note=note))
+        record = prediction_record(task, document, generation, f"text-{i + 1}")
+        sides.append(Side(spec.name, record, note=note, engine=engine))
     return sides
+
+
+def decodes_alongside(loaded) -> bool:
+    """Whether `loaded` may decode while the other side does (answer_both)."""
+    return getattr(loaded, "releases_gil", False) or getattr(getattr(loaded, "device", None), "type", None) == "cpu"
+
+
+def answer_both(specs: dict[str, ModelSpec], task: Task, inputs: Sequence[Document | str], **options) -> dict:
+    """answer() for each slot's model ({"a": spec, "b": spec}), the models generating at the same time where that pays.
+
+    Each side runs in its own thread. They decode at once where the engine releases the GIL (ctranslate2), and
+    for hf on a CPU (two threads measured 0.67x and 0.79x the time of taking turns in two of three runs on this
+    project's 2-core CPU, 1.36x in the third; two processes 2.3-5.3x: bench/RESULTS.md). hf models on a GPU take
+    turns: there two Python decoding loops took 2.17x the sum (an H100), though one side may load while the other
+    decodes. A side that fails or runs out of time affects only its own answers.
+    """
+    turns = threading.Lock()
+
+    def gate(loaded):
+        return contextlib.nullcontext() if decodes_alongside(loaded) else turns
+
+    with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="bre-side") as pool:
+        futures = {slot: pool.submit(answer, spec, task, inputs, gate=gate, **options) for slot, spec in specs.items()}
+        return {slot: future.result() for slot, future in futures.items()}
 
 
 def compare(
@@ -88,18 +123,23 @@ def compare(
     cache,
     batch_size: int = CPU_BATCH,
     max_new_tokens: int | None = None,
+    max_seconds: float | None = None,
 ) -> list[Comparison]:
     """Run both models over `inputs` and pair their parsed relations per input.
 
-    The cache keeps both loaded. The models run one after the other: two threads were measured slower than the
-    sum of the two alone on an H100 (2.2x, their Python decoding loops contend for the GIL; bench/RESULTS.md).
+    The cache keeps both loaded; the models generate at the same time where the engine allows (answer_both).
     A model that cannot be loaded or fails sets `error` on its own side only.
     """
     documents = [item if isinstance(item, Document) else None for item in inputs]
-    sides = {
-        slot: answer(spec, task, inputs, cache=cache, batch_size=batch_size, max_new_tokens=max_new_tokens)
-        for slot, spec in (("a", model_a), ("b", model_b))
-    }
+    sides = answer_both(
+        {"a": model_a, "b": model_b},
+        task,
+        inputs,
+        cache=cache,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        max_seconds=max_seconds,
+    )
     rows = []
     for i, (document, item) in enumerate(zip(documents, inputs)):
         gold = task.gold_for_display(document) if document is not None else None
@@ -115,4 +155,4 @@ def compare(
     return rows
 
 
-__all__ = ["Comparison", "Side", "answer", "compare"]
+__all__ = ["Comparison", "Side", "answer", "answer_both", "compare"]

@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("BRE_ENGINE", "hf")  # the app's live runs on the default engine (test_engines.py tests the other)
 
 from pathlib import Path  # noqa: E402
 

@@ -194,11 +194,18 @@ def test_vllm_engine_says_what_is_missing(llm_data, tmp_path, capsys, monkeypatc
 )
 def test_vllm_greedy_outputs_equal_the_hf_engine(llm_data, tmp_path):
     from bre_core.runs import evaluate
+    from bre_core.settings import DecodingSettings
 
     spec = build_tiny_llm("llama", tmp_path / "llama")
     runs = {
         engine: evaluate(
-            spec, "chemprot", "test", tmp_path / engine, engine=engine, setting="icl-k4", data_dir=llm_data
+            spec,
+            "chemprot",
+            "test",
+            tmp_path / engine,
+            decoding=DecodingSettings(engine=engine),
+            setting="icl-k4",
+            data_dir=llm_data,
         )
         for engine in ("hf", "vllm")
     }

@@ -99,7 +99,7 @@ def test_benchmark_examples_are_truncated_as_in_the_study(ctx, monkeypatch):
         calls.append(kwargs["refuse_long"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("bre_core.ui.compare_tab.answer", spy)
+    monkeypatch.setattr("bre_core.side_by_side.answer", spy)  # each side of answer_both
     run_comparison(ctx, "ddi", "t5-base", "scifive-base", BENCHMARK, split="test", example_id="Lithium_ddi", live=True)
     run_comparison(ctx, "ddi", "t5-base", "scifive-base", FREE_TEXT, text="Warfarin and aspirin.")
     assert calls == [False, False, True, True]

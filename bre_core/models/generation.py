@@ -29,15 +29,16 @@ class Generation:
     seconds: float  # the batch's wall time divided among its members
     # why generation stopped: "end" (end-of-sequence), "tokens" (the budget), "time", or "stop" (a stop string)
     stopped: str = "end"
+    token_ids: tuple[int, ...] = ()  # the generated ids (what engines are compared on); not kept in records
 
 
 def default_max_new_tokens(spec: ModelSpec) -> int:
     return OUTPUT_BUDGET[spec.architecture]
 
 
-def context_length(loaded: LoadedModel) -> int | None:
+def context_length(loaded) -> int | None:
     """Positions a decoder-only model can attend over (prompt plus output); None when the config does not say."""
-    config = loaded.model.config
+    config = loaded.config
     for key in ("n_positions", "max_position_embeddings", "n_ctx"):
         value = getattr(config, key, None)
         if isinstance(value, int) and value > 0:
@@ -45,7 +46,7 @@ def context_length(loaded: LoadedModel) -> int | None:
     return None
 
 
-def source_token_limit(loaded: LoadedModel, max_new_tokens: int) -> int:
+def source_token_limit(loaded, max_new_tokens: int) -> int:
     """512 for encoder-decoders; for decoder-only models the context minus the output budget.
 
     When the budget is half the context or more (the study's 1024 for GPT-2's 1024 positions), the prompt keeps
@@ -90,32 +91,6 @@ def greedy_config(loaded: LoadedModel, max_new_tokens: int, max_seconds: float |
     )
 
 
-def generate(
-    loaded: LoadedModel,
-    sources: Sequence[str],
-    max_new_tokens: int,
-    batch_size: int = CPU_BATCH,
-    progress: bool = False,
-    *,
-    max_seconds: float | None = None,
-    refuse_long: bool = False,
-) -> list[Generation]:
-    """Greedy outputs for `sources`, in their order, the same batched as one at a time.
-
-    A source longer than the model reads is cut to fit (the study's truncation), or refused with a
-    SourceTooLongError when `refuse_long` (the app: a user sees what the model would not). `max_seconds`
-    bounds each batch's wall time; an output it cuts short has `stopped == "time"`.
-
-    Sources are sorted longest first (an out-of-memory shows up on the first batch) and padded per batch; on a CUDA
-    out-of-memory error the batch size halves and the batch is tried again. One exception to batch independence: a
-    decoder-only output that runs into the end of the context stops where the batch's longest prompt leaves no room.
-    """
-    if not sources:
-        return []
-    encoded = _encode(loaded, list(sources), source_token_limit(loaded, max_new_tokens), refuse_long)
-    return generate_encoded(loaded, encoded, max_new_tokens, batch_size, progress, max_seconds=max_seconds)
-
-
 def generate_encoded(
     loaded: LoadedModel,
     encoded: Sequence[list[int]],
@@ -126,9 +101,14 @@ def generate_encoded(
     max_seconds: float | None = None,
     stop_strings: Sequence[str] = (),
 ) -> list[Generation]:
-    """`generate` for prompts already as token ids (models/prompts.py fits them to the context).
+    """The hf engine's greedy outputs for prompts as token ids (engines.generate encodes sources; models/prompts.py
+    fits prompts to the context), in their order, the same batched as one at a time.
 
     An output is cut before the first of `stop_strings` it holds (`stopped == "stop"`); generation stops there too.
+    `max_seconds` bounds each batch's wall time; an output it cuts short has `stopped == "time"`. Prompts are sorted
+    longest first (an out-of-memory shows up on the first batch) and padded per batch; on a CUDA out-of-memory error
+    the batch size halves and the batch is tried again. One exception to batch independence: a decoder-only output
+    that runs into the end of the context stops where the batch's longest prompt leaves no room.
     """
     from tqdm.auto import tqdm
 
@@ -176,7 +156,8 @@ def _out_of_memory(exc: BaseException) -> bool:
     )
 
 
-def _encode(loaded: LoadedModel, sources: list[str], limit: int, refuse_long: bool = False) -> list[list[int]]:
+def encode_sources(loaded, sources: list[str], limit: int, refuse_long: bool = False) -> list[list[int]]:
+    """Each source's token ids: cut at `limit` (keeping the special tokens), or refused when `refuse_long`."""
     tokenizer = loaded.tokenizer
     full = tokenizer(sources, add_special_tokens=True, verbose=False)["input_ids"]
     long = [i for i, ids in enumerate(full) if len(ids) > limit]
@@ -203,10 +184,7 @@ def _generate_batch(
     padded = loaded.tokenizer.pad({"input_ids": batch}, padding="longest", return_tensors="pt")
     input_ids, attention_mask = padded["input_ids"], padded["attention_mask"]
     width = input_ids.shape[1]
-    budget = max_new_tokens
-    context = None if loaded.is_seq2seq else context_length(loaded)
-    if context is not None:
-        budget = max(1, min(max_new_tokens, context - width))  # never past the last position the model has
+    budget = batch_budget(loaded, width, max_new_tokens)
     device = loaded.model.device
     config = greedy_config(loaded, budget, max_seconds)
     stopping = {}
@@ -223,18 +201,41 @@ def _generate_batch(
     elapsed = time.perf_counter() - started
     # Encoder-decoders start with the decoder start token; decoder-only outputs start with the prompt.
     new_tokens = output[:, 1:] if loaded.is_seq2seq else output[:, width:]
+    return finish_batch(loaded, batch, new_tokens.tolist(), budget, elapsed, max_seconds, stop_strings)
+
+
+def batch_budget(loaded, width: int, max_new_tokens: int) -> int:
+    """The output budget of a batch whose longest source has `width` tokens: never past a decoder-only model's
+    last position."""
+    context = None if loaded.is_seq2seq else context_length(loaded)
+    if context is None:
+        return max_new_tokens
+    return max(1, min(max_new_tokens, context - width))
+
+
+def finish_batch(
+    loaded,
+    batch: list[list[int]],
+    rows: list[list[int]],
+    budget: int,
+    elapsed: float,
+    max_seconds: float | None,
+    stop_strings: Sequence[str] = (),
+) -> list[Generation]:
+    """Generations from a batch's new token ids (any engine): cut after the first end-of-sequence token and before
+    the first stop string, why each stopped, the text decoded without special tokens."""
     eos = loaded.token_ids().get("eos_token_id")
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
     seconds = elapsed / len(batch)
     out_of_time = max_seconds is not None and elapsed >= max_seconds
     generations = []
-    for ids, row in zip(batch, new_tokens.tolist()):
+    for ids, row in zip(batch, rows):
         end = next((n + 1 for n, token in enumerate(row) if token in eos_ids), None)
         length = end or len(row)
         stopped = "end" if end else "time" if out_of_time and length < budget else "tokens"
         text = loaded.tokenizer.decode(row[:length], skip_special_tokens=True)
         text, length, stopped = _cut_at_stop(loaded.tokenizer, text, length, stopped, stop_strings)
-        generations.append(Generation(text, len(ids), length, seconds, stopped))
+        generations.append(Generation(text, len(ids), length, seconds, stopped, tuple(row[:length])))
     return generations
 
 

@@ -41,11 +41,22 @@ class LoadedModel:
     checkpoint_generation_config: Any = field(default=None, repr=False)
     # Tokens that end an answer besides end-of-sequence: a chat template's end of turn (models/prompts.py).
     end_of_turn_ids: tuple[int, ...] = ()
-    engine: str = "hf"
+
+    engine = "hf"  # which engine generates with it (bre_core.models.engines)
+    releases_gil = False  # its decoding loop is Python: two at once in threads contend for the interpreter
+    engine_note: str | None = None  # why another engine than the one asked for (a fallback), for the record
 
     @property
     def is_seq2seq(self) -> bool:
         return self.spec.architecture == "seq2seq"
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def compute_type(self) -> str:
+        return str(self.dtype).replace("torch.", "")
 
     @property
     def memory_bytes(self) -> int:
@@ -121,11 +132,7 @@ def load_model(
     if adapter:
         model = merge_adapter(model, adapter)
     model.eval()
-    if spec.architecture == "causal":
-        # Left padding keeps every prompt's last token next to the first generated one.
-        tokenizer.padding_side = "left"
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
+    prepare_tokenizer(tokenizer, spec)
     loaded = LoadedModel(
         model,
         tokenizer,
@@ -138,6 +145,15 @@ def load_model(
     neutralize_generation_config(loaded)
     log.info("loaded %s (%s) on %s in %s: %.0f MB", spec.name, source, device, dtype, loaded.memory_bytes / 2**20)
     return loaded
+
+
+def prepare_tokenizer(tokenizer, spec: ModelSpec) -> None:
+    """Padding for batched generation (every engine): decoder-only prompts padded on the left, with a pad token."""
+    if spec.architecture == "causal":
+        # Left padding keeps every prompt's last token next to the first generated one.
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
 
 
 def neutralize_generation_config(loaded: LoadedModel) -> None:

@@ -25,6 +25,7 @@ def environment(loaded) -> dict:
         "transformers": transformers.__version__,
         "device": str(device),
         "gpus": _gpus_used(loaded),
+        **_engine_versions(loaded),
         "dtype": str(loaded.dtype).replace("torch.", ""),
         "hardware": hardware,
         "cpu_threads": torch.get_num_threads(),
@@ -34,11 +35,20 @@ def environment(loaded) -> dict:
 
 def _gpus_used(loaded) -> int:
     """GPUs the model occupies: those of its device map when accelerate spread it, else its device's one (or none)."""
-    spread = getattr(loaded.model, "hf_device_map", None) or {}
+    spread = getattr(getattr(loaded, "model", None), "hf_device_map", None) or {}  # a CTranslate2 model has none
     devices = {str(d) for d in spread.values() if str(d) not in ("cpu", "disk")}
     if len(devices) > 1:
         return len(devices)
     return int(loaded.device.type == "cuda")
+
+
+def _engine_versions(loaded) -> dict:
+    """The compiled engine's version, for a run it produced."""
+    if getattr(loaded, "engine", "hf") != "ctranslate2":
+        return {}
+    import ctranslate2
+
+    return {"ctranslate2": ctranslate2.__version__}
 
 
 def _git_commit() -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -72,21 +73,21 @@ def evaluate(
     progress: bool = True,
     setting: str = ZERO_SHOT,
     demonstration_seed: int = DEFAULT_DEMONSTRATION_SEED,
-    engine: str = "hf",
 ) -> Run:
     """Generate, parse and score `model` on a split; write the run folder under `out` and return it.
 
     `setting` is zero-shot, or icl-kN: N demonstrations drawn from the training split with `demonstration_seed`
-    before each passage (tasks/prompting.py). `engine` is hf (transformers) or vllm (models/vllm_engine.py).
+    before each passage (tasks/prompting.py). `decoding.engine` is hf (transformers), ctranslate2 or vllm
+    (bre_core.models.engines).
     A complete run with the same settings is returned as it is. An interrupted one resumes: the documents
     it finished (predictions.partial.jsonl) are kept, the others generated.
     """
-    from bre_core.models import default_max_new_tokens
+    from bre_core.models import default_max_new_tokens, load_with_engine, require_engine
     from bre_core.models.prompts import PromptPlan
 
     prompting = parse_prompt_setting(setting, demonstration_seed)
     spec = model if isinstance(model, ModelSpec) else resolve_model(model, models_file)
-    load = _loader(spec, engine, loaded, device)  # an engine that cannot run here says so before any work
+    require_engine(decoding.engine, device)  # an engine that cannot run here says so before any work
     task = get_task(dataset)
     documents = load_documents(dataset, split, data_dir, split_seed=split_seed)
     if limit is not None:
@@ -113,8 +114,8 @@ def evaluate(
     }
     if prompting.in_context:  # zero-shot runs keep the identity they had before prompting settings existed
         identity["demonstrations"] = {"seed": prompting.seed, "ids": [d.id for d in shown]}
-    if engine != "hf":
-        identity["engine"] = engine
+    if decoding.engine != "hf":  # runs written before engines existed keep their identity
+        identity["engine"] = {"engine": decoding.engine, "compute_type": decoding.compute_type}
     finished = finished_run(folder, identity)
     if finished is not None:
         return finished
@@ -123,27 +124,13 @@ def evaluate(
         identity,
         task,
         documents,
-        load,
-        decoding=DecodingSettings(max_new_tokens, decoding.batch_size),
+        lambda: loaded or load_with_engine(spec, decoding.engine, decoding.compute_type, device),
+        decoding=dataclasses.replace(decoding, max_new_tokens=max_new_tokens),
         chunk_size=chunk_size,
         progress=progress,
         description=f"{spec.name} on {dataset} {split}",
         prompts=PromptPlan(task, prompting, shown),
     )
-
-
-def _loader(spec: ModelSpec, engine: str, loaded, device):
-    """How to load the model for `engine`; an engine that cannot run on this machine is a BreError at once."""
-    from bre_core.models import load_model
-
-    if engine == "vllm":
-        from bre_core.models import vllm_engine
-
-        vllm_engine.require(device)
-        return lambda: loaded or vllm_engine.load_vllm(spec)
-    if engine != "hf":
-        raise BreError(f"Unknown engine '{engine}'. Use hf (transformers, the default) or vllm.")
-    return lambda: loaded or load_model(spec, device=device)
 
 
 def run_documents(
@@ -169,6 +156,7 @@ def run_documents(
     """
     from tqdm.auto import tqdm
 
+    from bre_core.models import engine_record, generate_encoded
     from bre_core.models.generation import source_token_limit
     from bre_core.models.prompts import PromptPlan
 
@@ -186,7 +174,6 @@ def run_documents(
         )
     batch_size, max_new_tokens = decoding.batch_for(loaded.device.type), decoding.max_new_tokens
     chunk_size = chunk_size or max(64, batch_size * 4)
-    generate = _generator(loaded)
     limit = source_token_limit(loaded, max_new_tokens)
     generation_started = time.perf_counter()
     with tqdm(
@@ -195,7 +182,9 @@ def run_documents(
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
             encoded = prompts.render(loaded, chunk, limit)
-            generations = generate(loaded, encoded, max_new_tokens, batch_size, stop_strings=prompts.stop_strings())
+            generations = generate_encoded(
+                loaded, encoded, max_new_tokens, batch_size, stop_strings=prompts.stop_strings()
+            )
             records = [prediction_record(task, d, g) for d, g in zip(chunk, generations)]
             append_partial(folder, records)  # durable before the next chunk: a kill loses one chunk at most
             done.update((r.id, r) for r in records)
@@ -213,7 +202,7 @@ def run_documents(
             "num_beams": 1,
             "max_new_tokens": max_new_tokens,
             "batch_size": batch_size,
-            "engine": loaded.engine,
+            **engine_record(loaded),  # which engine and compute type produced the run (and why, after a fallback)
         },
         "prompt": prompts.record(loaded),
         "environment": environment(loaded),
@@ -239,17 +228,6 @@ def run_documents(
         folder,
     )
     return read_run(folder)
-
-
-def _generator(loaded):
-    """The generate function of the engine `loaded` runs on (transformers, or vLLM)."""
-    if loaded.engine == "vllm":
-        from bre_core.models.vllm_engine import generate_encoded
-
-        return generate_encoded
-    import bre_core.models  # looked up at call time, so that a test can stand in for it
-
-    return bre_core.models.generate_encoded
 
 
 def finished_run(folder: Path, identity: dict) -> Run | None:

@@ -85,7 +85,8 @@ def present(answers: Answers, protocol: str) -> CompareResult:
         side = sides[slot]
         record = side.record
         return SideView(
-            caption=view.side_caption(side, provenance.get(slot), answers.cut.get(slot)),
+            caption=view.side_caption(side, provenance.get(slot), answers.cut.get(slot))
+            + (f" · {side.engine}" if side.engine else ""),
             relations=view.relations_table(task, record, judged, answers.passage),
             passage=view.highlight(answers.passage, view.passage_marks(record, judged)),
             raw=record.output if record else "",

@@ -9,7 +9,7 @@ from bre_core.datasets import DATASETS, SPLITS
 from bre_core.errors import BreError, InputError, log_fault
 from bre_core.runs import PredictionRecord, Run
 from bre_core.settings import SEQ2SEQ_MAX_TOKENS
-from bre_core.side_by_side import Side, answer
+from bre_core.side_by_side import Side, answer_both
 from bre_core.tasks import HEADLINE, get_task
 from bre_core.ui import compare_view as view
 from bre_core.ui import protocol_view, variant_picker
@@ -42,10 +42,9 @@ def _live(ctx: AppContext, specs: dict, task, item) -> dict[str, Side]:
 
     def work():
         bounds = {"max_new_tokens": ctx.max_new_tokens, "max_seconds": ctx.max_seconds}
-        return {
-            slot: answer(spec, task, [item], cache=ctx.cache, refuse_long=isinstance(item, str), **bounds)[0]
-            for slot, spec in specs.items()
-        }
+        # Both at once where the engine allows (side_by_side.answer_both).
+        sides = answer_both(specs, task, [item], cache=ctx.cache, refuse_long=isinstance(item, str), **bounds)
+        return {slot: answers[0] for slot, answers in sides.items()}
 
     try:
         import spaces  # present on Hugging Face Spaces with ZeroGPU
@@ -178,6 +177,7 @@ def compare_text(ctx: AppContext, task: str, model_a: str, model_b: str, text: s
             "output_tokens": record.output_tokens,
             "unreadable": record.unreadable,
             "note": side.note,  # e.g. cut short by the time limit
+            "engine": side.engine,  # e.g. "ctranslate2 float32"
         }
 
     return {"task": task.name, "a": as_json(sides["a"]), "b": as_json(sides["b"])}

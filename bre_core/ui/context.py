@@ -90,9 +90,13 @@ class AppContext:
     def cache(self):
         with self._lock:
             if self._cache is None:
-                from bre_core.models import ModelCache  # torch is imported only when a model is first needed
+                import functools
 
-                self._cache = ModelCache(max_models=2, retry_after_s=LOAD_RETRY_S)
+                from bre_core.models import ModelCache, load_with_engine  # torch only when a model is first needed
+
+                engine, compute_type = live_engine()
+                loader = functools.partial(load_with_engine, engine=engine, compute_type=compute_type)
+                self._cache = ModelCache(max_models=2, retry_after_s=LOAD_RETRY_S, loader=loader)
             return self._cache
 
     def runs(self, refresh: bool = False) -> tuple[list[Run], list[str]]:
@@ -159,6 +163,15 @@ class AppContext:
                     if record.id == document_id:
                         return record, run
         return None
+
+
+def live_engine() -> tuple[str, str | None]:
+    """The engine of live runs: $BRE_ENGINE (hf or ctranslate2; default ctranslate2 where it is installed) and
+    $BRE_COMPUTE_TYPE (ctranslate2's default float32; int8 is faster on a CPU, README: Decoding engines)."""
+    from bre_core.models import fast_engine_available
+
+    engine = os.environ.get("BRE_ENGINE") or ("ctranslate2" if fast_engine_available() else "hf")
+    return engine, os.environ.get("BRE_COMPUTE_TYPE") or None
 
 
 def context_from_env(
