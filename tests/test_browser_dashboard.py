@@ -1,5 +1,7 @@
-"""The Dashboard in Chromium (Playwright): the RQ legend below its plot, no overlapping chart text at 800 px, and a
+"""The Dashboard in Chromium (Playwright): the RQ legend below its plot, no overlapping chart text at 800 px, a
 leaderboard header click that sorts by the number."""
+
+import re
 
 import pytest
 from served_app import served
@@ -97,4 +99,26 @@ def test_a_header_click_sorts_the_leaderboard_by_number(browser):
     page.wait_for_timeout(500)
     assert values() == sorted(before)
     screenshot(page, "dashboard-sorted")
+    page.close()
+
+
+def test_a_row_click_opens_that_rows_error_cases(browser):
+    from urllib.parse import parse_qs, urlparse
+
+    page = dashboard(browser, 1400)
+    board = page.locator(".virtual-table-viewport").filter(has_text="domain · IFT").first
+    button = page.get_by_role("button", name="Error cases of the clicked row")
+    assert button.is_disabled()  # no row chosen yet
+    board.locator("[role=gridcell]").filter(has_text=re.compile(r"^\s*t5-base\s*$")).first.click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button')].some(b => b.innerText.includes('clicked row') && !b.disabled)"
+    )
+    button.click()
+    page.wait_for_url("**?tab=errors*")
+    link = parse_qs(urlparse(page.url).query)
+    assert link["a"][0].startswith("t5-base__") and link["a"][0].split("__")[1] == link["task"][0]
+    # Error cases opens on that run as run A
+    page.wait_for_function("() => [...document.querySelectorAll('input')].some(e => e.value.includes('__seed'))")
+    assert page.get_by_label("Run A").input_value().startswith(link["a"][0] + " (micro-F1 ")
+    assert page.get_by_role("tab", name="Error cases").get_attribute("aria-selected") == "true"
     page.close()

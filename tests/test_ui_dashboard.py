@@ -295,3 +295,12 @@ def test_a_run_with_recall_above_1_is_flagged(fixture_data, tmp_path):
     # shown under either protocol, since the side-by-side study cell holds it
     table, *_, message = load_dashboard([tmp_path], protocol="corrected")
     assert table.note.tolist() == ["⚠️ recall > 1 (1 run)"] and "study recall 1.333" in message
+
+
+def test_a_leaderboard_row_links_to_its_error_cases(fixture_runs, dashboard):
+    table = dashboard[0]
+    row = dict(row_of(table, "t5-base", "ddi", "k16"))  # a row click sends the row's shown values
+    data = dashboard_tab.load_data([fixture_runs])
+    # Error cases opens on the row's first seed as run A (deep_links parses it; B: the first comparable run)
+    assert dashboard_tab.errors_link(data, row) == "?tab=errors&task=ddi&a=t5-base__ddi__test__k16__seed0"
+    assert dashboard_tab.errors_link(data, {**row, "model": "no-such-model"}) == ""

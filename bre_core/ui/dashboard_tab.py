@@ -18,7 +18,7 @@ from bre_core.ui import protocol_view, taxonomy_figures
 from bre_core.ui.compare_view import markdown_text, plot_text
 from bre_core.ui.context import AppContext
 from bre_core.ui.dashboard_data import DashboardData, choices, load_data
-from bre_core.ui.deep_links import parse_view, query_of
+from bre_core.ui.deep_links import View, parse_view, query_of, view_link
 
 __all__ = ["DashboardData", "build", "choices", "load_dashboard", "load_data", "render"]
 
@@ -47,6 +47,8 @@ LEADERBOARD = [
 TABLE_COLUMNS = {header: column for header, column, _, _ in LEADERBOARD}
 TABLE_TYPES = [kind for _, _, kind, _ in LEADERBOARD]
 NUMBERS = [header for header, _, kind, _ in LEADERBOARD if kind == "number"]
+# In the page: open the link a row click made (a "?tab=errors..." query of deep_links), on this page.
+FOLLOW_LINK = """(query) => { if (query && query.startsWith("?tab=")) window.location.search = query; }"""
 EMPTY_STATE = """### No runs yet
 The dashboard reads run folders from `assets/results/` and from the folders in `$BRE_RUNS_DIR` (several
 separated by `{sep}`). Looked in: {folders}.
@@ -170,6 +172,21 @@ def pivot_of(data: DashboardData, rq_setting=None, protocol=HEADLINE) -> pd.Data
     return pivot_table(data.view(protocol_view.chosen(protocol)).board, setting)
 
 
+def errors_link(data: DashboardData, row: dict, protocol=HEADLINE) -> str:
+    """The link opening Error cases on a leaderboard row's run (its first seed's, as run A); '' for no such row."""
+    board = data.view(protocol_view.chosen(protocol)).board
+    if board.empty:
+        return ""
+    shown = [analysis.data_label(d, s) for d, s in zip(board.dataset, board.split)]  # as the "dataset" column
+    same = (board.model == row.get("model")) & (pd.Series(shown, index=board.index) == row.get("dataset"))
+    same &= board.setting == row.get("setting")
+    found = board[same]
+    runs = [(run, dataset) for run, dataset in zip(found.first_run, found.dataset) if isinstance(run, str) and run]
+    if not runs:
+        return ""
+    return view_link(View(tab="errors", task=runs[0][1], a=Path(runs[0][0]).name))
+
+
 def default_class_data(options: dict, datasets) -> str | None:
     """The per-class chart's data: among those the dataset filter keeps, one with most classes (ChemProt, not CDR)."""
     from bre_core.tasks import get_task
@@ -291,7 +308,12 @@ def build(gr, app, ctx: AppContext, tab=None) -> dict:
         wrap=True,
         max_height=720,
     )
-    download = gr.DownloadButton("Download the table (CSV)", size="sm")
+    with gr.Row():
+        download = gr.DownloadButton("Download the table (CSV)", size="sm")
+        # A row click picks a row: its per-class view below, and this button opens its error cases (by a link the
+        # page follows, never an href: run names are not put in the page's links).
+        open_errors = gr.Button("Error cases of the clicked row", size="sm", interactive=False)
+        row_link = gr.Textbox(visible=False)
     rq_setting = gr.Dropdown(
         label="Setting compared in RQ1, RQ2 and the model × dataset view", info="full data: the study's main one"
     )
@@ -333,9 +355,15 @@ def build(gr, app, ctx: AppContext, tab=None) -> dict:
 
     chart = (errors, [class_data, class_setting, domains, ifts, protocol], error_plot)
 
-    def per_class_of(evt: gr.SelectData):  # a leaderboard row: its dataset and setting in the per-class chart
+    def per_class_of(chosen, evt: gr.SelectData):  # a leaderboard row: its per-class view and its error cases
         row = dict(zip(TABLE_COLUMNS, evt.row_value or ()))
-        return gr.Dropdown(value=row.get("dataset")), gr.Dropdown(value=row.get("setting"))
+        link = errors_link(current(), row, chosen)
+        return (
+            gr.Dropdown(value=row.get("dataset")),
+            gr.Dropdown(value=row.get("setting")),
+            link,
+            gr.Button(interactive=bool(link)),
+        )
 
     per_class_of.__annotations__["evt"] = gr.SelectData  # a class, not a postponed string: Gradio then fills it in
 
@@ -343,7 +371,9 @@ def build(gr, app, ctx: AppContext, tab=None) -> dict:
     opened = tab.select if tab is not None else app.load
     opened(first, controls, controls, api_visibility="undocumented").then(show, shown, outputs).then(*chart)
     refresh.click(reload, controls, controls).then(show, shown, outputs).then(*chart)
-    table.select(per_class_of, None, [class_data, class_setting]).then(show, shown, outputs).then(*chart)
+    picked = [class_data, class_setting, row_link, open_errors]
+    table.select(per_class_of, protocol, picked, api_visibility="undocumented").then(show, shown, outputs).then(*chart)
+    open_errors.click(None, row_link, None, js=FOLLOW_LINK)
     for control in shown:
         # .input, not .change: the updates made by a (re)load would otherwise render seven times over
         control.input(show, shown, outputs, api_visibility="undocumented")
