@@ -1,5 +1,5 @@
 """The Dashboard in Chromium (Playwright): the RQ legend below its plot, no overlapping chart text at 800 px, a
-leaderboard header click that sorts by the number."""
+leaderboard header click that sorts by the number, and a row click that opens the row's error cases."""
 
 import re
 
