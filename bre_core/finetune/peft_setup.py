@@ -44,7 +44,7 @@ def load_quantized(spec):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-    from bre_core.models.loading import LoadedModel, _locate, neutralize_generation_config
+    from bre_core.models.loading import LoadedModel, _locate, neutralize_generation_config, prepare_tokenizer
 
     source, options, _ = _locate(spec)
     quantization = BitsAndBytesConfig(
@@ -57,9 +57,7 @@ def load_quantized(spec):
     model = AutoModelForCausalLM.from_pretrained(
         source, quantization_config=quantization, dtype=torch.bfloat16, device_map={"": 0}, **options
     )
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    prepare_tokenizer(tokenizer, spec)  # left padding and a pad token, as for any decoder-only model
     loaded = LoadedModel(model, tokenizer, spec, torch.device("cuda", 0), torch.bfloat16, model.generation_config)
     neutralize_generation_config(loaded)
     return loaded
