@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import FIXTURE_DATA, SHARED_DATA
+from tiny_llms import write_chemprot_splits
 from tiny_models import build_trainable_model
 
 from bre_core.config import ModelSpec
 from bre_core.datasets import load_documents
-from bre_core.datasets.chemprot import split_files
 from bre_core.errors import BreError
 from bre_core.finetune import finetune
 from bre_core.finetune.checkpoints import last_good_trainer_checkpoint, read_marker, save_checkpoint
@@ -44,19 +44,7 @@ def learnable_documents(shared_data_dir: Path | None, fixture_dir: Path, count: 
 
 def write_chemprot(root: Path, documents) -> Path:
     """A ChemProt data folder in the official format whose three splits all hold `documents`."""
-    for split in ("train", "validation", "test"):
-        files = {key: root / rel for key, rel in split_files(split).items()}
-        files["abstracts"].parent.mkdir(parents=True, exist_ok=True)
-        with open(files["abstracts"], "w") as a, open(files["entities"], "w") as e, open(files["gold"], "w") as g:
-            for d in documents:
-                title, abstract = d.text.split(" ", 1)  # any cut keeps the offsets: text = title + " " + abstract
-                a.write(f"{d.id}\t{title}\t{abstract}\n")
-                for entity in d.entities:
-                    (start, end), name = entity.spans[0], entity.names[0]
-                    e.write(f"{d.id}\t{entity.id}\t{entity.type}\t{start}\t{end}\t{name}\n")
-                for r in d.relations:
-                    g.write(f"{d.id}\t{r.label}\tArg1:{r.args[0]}\tArg2:{r.args[1]}\n")
-    return root
+    return write_chemprot_splits(root, {split: documents for split in ("train", "validation", "test")})
 
 
 @pytest.fixture(scope="module")
